@@ -1,0 +1,79 @@
+# The front door: `make dev` runs stowage locally, `make test` checks everything.
+# Every tool comes from the project's own lock files; nothing is assumed installed
+# except a Python 3.13 interpreter (pyenv's on these machines, or python3.13 on PATH).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+PY313 := $(or $(lastword $(sort $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python3.13))),$(shell command -v python3.13 2>/dev/null && python3.13 -c '' 2>/dev/null && command -v python3.13))
+TOOLS := .tools
+UV := $(TOOLS)/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SAM := $(TOOLS)/sam/bin/sam
+# sam build (BuildMethod python3.13) needs python3.13 itself on PATH.
+SAM_PATH := $(dir $(PY313)):$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install dev test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY313):
+	@echo "Python 3.13 not found: install it (pyenv install 3.13) or put python3.13 on PATH" >&2; exit 1
+
+$(UV): | $(PY313)
+	$(PY313) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PY313)
+	touch $@
+
+$(SAM): tools/sam.lock.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PY313) $(TOOLS)/sam
+	$(UV) pip install -q --python $(TOOLS)/sam/bin/python --require-hashes -r tools/sam.lock.txt
+	touch $@
+
+install: $(VENV)/.synced $(SAM)  ## install every dependency from the lock files
+
+dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
+	$(BIN)/python -m devstack
+
+test: lint typecheck validate  ## lint, type-check, validate the template, run every test
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.synced  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.synced  ## mypy (strict on the layer)
+	$(BIN)/mypy layers/common/python/stowage functions devstack
+
+validate: $(VENV)/.synced $(SAM)  ## sam validate --lint and cfn-lint
+	$(SAM) validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+unit: $(VENV)/.synced  ## unit tests only
+	$(BIN)/pytest -q tests/unit
+
+integration: $(VENV)/.synced  ## handlers under moto
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
+	$(BIN)/pytest -q tests/e2e
+
+bench: $(VENV)/.synced  ## print performance figures (bench/)
+	$(BIN)/python -m bench
+
+build: $(SAM)  ## sam build (arm64, no Docker needed)
+	PATH="$(SAM_PATH)" $(SAM) build --template template.yaml
+
+deploy: build  ## sam deploy --guided
+	PATH="$(SAM_PATH)" $(SAM) deploy --guided
+
+clean:  ## remove build output and local tool environments
+	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

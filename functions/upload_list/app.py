@@ -1,0 +1,32 @@
+"""GET /v1/uploads?status=&limit=&cursor=: the caller's uploads, newest first."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stowage.api import create_app, current_caller
+from stowage.models.uploads import UploadListResponse, UploadStatus
+from stowage.observability import logger, metrics, tracer
+from stowage.wiring import build_upload_service
+
+app = create_app()
+service = build_upload_service()
+
+
+@app.get("/v1/uploads")
+@tracer.capture_method
+def list_uploads(
+    status: Annotated[UploadStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> UploadListResponse:
+    return service.list_uploads(current_caller(app), status, limit, cursor)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,123 @@
+"""S3 storage of files.
+
+IAM actions it needs on the files bucket: s3:PutObject (CreateMultipartUpload,
+presigned UploadPart, CompleteMultipartUpload), s3:ListMultipartUploadParts,
+s3:AbortMultipartUpload, s3:GetObject (HeadObject, presigned GET), and
+s3:ListBucket on the bucket so that HeadObject of a missing key is 404, not 403.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from stowage.adapters.aws import error_code, translated
+from stowage.domain.ports import NewObject, ObjectInfo, StoredPart
+from stowage.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_GONE = {"NoSuchUpload", "404"}
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3ObjectStore:
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def create_multipart(self, new: NewObject) -> str:
+        with translated(StorageError, "starting the upload"):
+            answer = self.client.create_multipart_upload(
+                Bucket=self.bucket,
+                Key=new.key,
+                ContentType=new.content_type,
+                ContentDisposition=new.content_disposition,
+                Metadata=new.metadata,
+            )
+        return answer["UploadId"]
+
+    def presign_part(
+        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+    ) -> str:
+        # ContentLength is signed, so S3 refuses a PUT of any other length.
+        return self.client.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": s3_upload_id,
+                "PartNumber": part_number,
+                "ContentLength": size,
+            },
+            ExpiresIn=expires_in,
+        )
+
+    def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
+        pages = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=key, UploadId=s3_upload_id
+        )
+        try:
+            with translated(StorageError, "listing parts"):
+                return [
+                    StoredPart(p["PartNumber"], p["Size"], p["ETag"])
+                    for page in pages
+                    for p in page.get("Parts", [])
+                ]
+        except StorageError as exc:
+            if _cause_code(exc) in _GONE:
+                return None
+            raise
+
+    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str:
+        with translated(StorageError, "completing the upload"):
+            answer = self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=s3_upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]
+                },
+            )
+        return answer["ETag"]
+
+    def abort_multipart(self, key: str, s3_upload_id: str) -> None:
+        try:
+            with translated(StorageError, "aborting the upload"):
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=s3_upload_id
+                )
+        except StorageError as exc:
+            if _cause_code(exc) not in _GONE:
+                raise
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            with translated(StorageError, "reading the file"):
+                answer = self.client.head_object(Bucket=self.bucket, Key=key)
+        except StorageError as exc:
+            if _cause_code(exc) in _MISSING:
+                return None
+            raise
+        return ObjectInfo(
+            key=key,
+            size=answer["ContentLength"],
+            etag=answer["ETag"],
+            content_type=answer.get("ContentType", "application/octet-stream"),
+            last_modified=answer["LastModified"],
+            metadata=answer.get("Metadata", {}),
+        )
+
+    def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:
+        params = {"Bucket": self.bucket, "Key": key}
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+
+def _cause_code(exc: StorageError) -> str:
+    """The AWS error code behind a translated error ('' for network failures)."""
+    cause = exc.__cause__
+    return error_code(cause) if isinstance(cause, ClientError) else ""

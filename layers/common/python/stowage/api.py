@@ -1,0 +1,75 @@
+"""HTTP glue shared by every handler: the resolver, the caller, and error answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from stowage.errors import (
+    ForbiddenError,
+    InternalError,
+    InvalidFieldError,
+    InvalidJsonError,
+    MissingFieldError,
+    NotFoundError,
+    StowageError,
+)
+from stowage.models.identity import Caller
+from stowage.observability import logger
+
+
+def create_app() -> APIGatewayHttpResolver:
+    """A resolver that validates with pydantic and answers every error in contract shape."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.exception_handler(StowageError)(error_response)
+    app.exception_handler(RequestValidationError)(validation_response)
+    app.not_found()(lambda _exc: error_response(NotFoundError("no such route")))
+    app.exception_handler(Exception)(unexpected_response)
+    return app
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The client the authorizer vouched for (`requestContext.authorizer.lambda`)."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    try:
+        return Caller.model_validate(context)
+    except ValidationError as exc:
+        raise ForbiddenError("the request carries no valid client identity") from exc
+
+
+def error_response(error: StowageError) -> Response[str]:
+    if error.status >= 500:
+        logger.warning("request failed", extra={"code": error.code, "reason": error.message})
+    return Response(
+        status_code=error.status,
+        content_type="application/json",
+        body=json.dumps(error.to_body()),
+    )
+
+
+def validation_response(exc: RequestValidationError) -> Response[str]:
+    return error_response(to_contract_error(exc.errors()))
+
+
+def to_contract_error(errors: Any) -> StowageError:
+    """The first validation problem, as MISSING_FIELD, INVALID_JSON or INVALID_FIELD."""
+    first = next(iter(errors), {"type": "", "loc": (), "msg": "invalid request"})
+    kind = first.get("type", "")
+    location = [str(part) for part in first.get("loc", ())[1:]]
+    field = ".".join(location) or "body"
+    if kind == "json_invalid":
+        return InvalidJsonError("the body is not valid JSON")
+    if field == "body":
+        return InvalidJsonError("the body must be a JSON object")
+    if kind == "missing":
+        return MissingFieldError(f"{field} is required", field=field)
+    return InvalidFieldError(f"{field}: {first.get('msg', 'invalid value')}", field=field)
+
+
+def unexpected_response(exc: Exception) -> Response[str]:
+    logger.exception("unexpected error")
+    return error_response(InternalError("an unexpected error occurred"))

@@ -1,0 +1,47 @@
+"""Settings per concern, read from the environment lazily and cached.
+
+Only this module and the adapters' factories read the environment; the domain
+receives plain values.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+TIB = 1024 * 1024 * MIB
+
+
+class UploadSettings(BaseSettings):
+    """How multipart uploads behave (template parameters arrive as env vars)."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    uploads_table: str
+    files_bucket: str
+    part_url_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    default_part_size: int = Field(default=8 * MIB, ge=5 * MIB, le=5 * 1024 * MIB)
+    max_file_size: int = Field(default=5 * TIB, ge=0, le=5 * TIB)
+    session_idle_days: int = Field(default=7, ge=1, le=365)
+    record_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class AwsSettings(BaseSettings):
+    """Where the AWS clients point: `AWS_ENDPOINT_URL` selects a local stack."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    aws_endpoint_url: str | None = None
+
+
+@cache
+def upload_settings() -> UploadSettings:
+    return UploadSettings()  # filled from the environment
+
+
+@cache
+def aws_settings() -> AwsSettings:
+    return AwsSettings()

@@ -1,0 +1,34 @@
+"""Whom an operation acts for, and which keys a caller may see."""
+
+from __future__ import annotations
+
+from stowage.domain.keys import owner_prefix
+from stowage.errors import ForbiddenError
+from stowage.models.identity import Caller, Owner
+
+
+def resolve_owner(caller: Caller, user_id: str | None, role: str | None) -> Owner:
+    """The acting user: the client itself, or the user an `act_as` client names."""
+    wants_other = (user_id not in (None, caller.client_id)) or (role not in (None, caller.role))
+    if wants_other and not caller.act_as:
+        raise ForbiddenError("this client may not act for other users or roles")
+    return Owner(
+        client_id=caller.client_id,
+        key_prefix=caller.key_prefix,
+        role=role or caller.role,
+        user_id=user_id or caller.client_id,
+    )
+
+
+def key_is_visible(caller: Caller, key: str) -> bool:
+    """Whether `key` lies in the caller's corner of the bucket (ownership is checked too)."""
+    if caller.act_as:
+        prefix = caller.key_prefix.strip("/")
+        return not prefix or key.startswith(f"{prefix}/")
+    own = Owner(
+        client_id=caller.client_id,
+        key_prefix=caller.key_prefix,
+        role=caller.role,
+        user_id=caller.client_id,
+    )
+    return key.startswith(owner_prefix(own))

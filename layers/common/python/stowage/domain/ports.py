@@ -1,0 +1,102 @@
+"""The narrow interfaces the domain needs from storage and the session table.
+
+Each lists only the calls the domain makes, so a fake for tests is small and
+the IAM actions of each adapter are easy to check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from stowage.domain.session import UploadSession
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    part_number: int
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    last_modified: datetime
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NewObject:
+    """What a new object carries from its first byte: type, download name and owner tags."""
+
+    key: str
+    content_type: str
+    content_disposition: str
+    metadata: dict[str, str]
+
+
+class ObjectStore(Protocol):
+    def create_multipart(self, new: NewObject) -> str: ...
+
+    def presign_part(
+        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+    ) -> str: ...
+
+    def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
+        """Every part S3 holds, or None when the multipart upload no longer exists."""
+        ...
+
+    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str: ...
+
+    def abort_multipart(self, key: str, s3_upload_id: str) -> None: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str: ...
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[UploadSession]
+    cursor: str | None
+
+
+class SessionStore(Protocol):
+    """Upload sessions plus key reservations; state changes are conditional writes."""
+
+    def create(self, session: UploadSession) -> None: ...
+
+    def get(self, upload_id: str) -> UploadSession | None: ...
+
+    def touch(self, session: UploadSession, now: datetime, expires_at: datetime) -> bool:
+        """Mark active (→ in_progress) and push expiry; False if no longer active."""
+        ...
+
+    def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
+        """Take the right to complete; False if another holds it or the upload is not active."""
+        ...
+
+    def release_completion(self, session: UploadSession) -> None:
+        """Give the completion lease back after a failed attempt, so a retry need not wait."""
+        ...
+
+    def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession: ...
+
+    def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
+        """Active → cancelled; False if not active or a completion is under way."""
+        ...
+
+    def claim_key(self, key: str, upload_id: str, now: datetime, until: datetime) -> bool:
+        """Reserve a key for one upload so concurrent uploads never pick the same one."""
+        ...
+
+    def release_key(self, key: str, upload_id: str) -> None: ...
+
+    def list_for_client(
+        self, client_id: str, status: str | None, limit: int, cursor: str | None
+    ) -> SessionPage: ...

@@ -1,0 +1,413 @@
+"""The life of a resumable multipart upload: init, sign parts, status, complete, cancel.
+
+S3 is the truth about which parts exist (ListParts); the session table is the
+truth about the upload's state, which only moves forward:
+initiated → in_progress → completed, or → cancelled / expired.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from stowage.domain.categories import category_for, content_type_for
+from stowage.domain.identity import resolve_owner
+from stowage.domain.keys import (
+    build_key,
+    check_file_name,
+    content_disposition,
+    encode_name,
+    name_variant,
+)
+from stowage.domain.parts import plan_parts
+from stowage.domain.ports import NewObject, ObjectStore, SessionStore, StoredPart
+from stowage.domain.session import ACTIVE, UploadSession
+from stowage.errors import (
+    FileTooLargeError,
+    InvalidFieldError,
+    SizeMismatchError,
+    StowageError,
+    UploadCancelledError,
+    UploadCompletedError,
+    UploadCompletingError,
+    UploadExpiredError,
+    UploadIncompleteError,
+    UploadNotFoundError,
+)
+from stowage.models.identity import Caller, Owner
+from stowage.models.uploads import (
+    CancelUploadResponse,
+    CompleteUploadRequest,
+    CompleteUploadResponse,
+    InitUploadRequest,
+    InitUploadResponse,
+    SignedPart,
+    SignPartsRequest,
+    SignPartsResponse,
+    UploadedPart,
+    UploadListResponse,
+    UploadStatusResponse,
+    UploadSummary,
+)
+
+UPLOAD_ID = re.compile(r"^up_[A-Za-z0-9_-]{16,64}$")
+MAX_NAME_VARIANTS = 1000
+META_CLIENT, META_UPLOAD, META_NAME, META_SHA256 = "client", "upload", "name", "sha256"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_upload_id() -> str:
+    return f"up_{secrets.token_urlsafe(18)}"
+
+
+@dataclass(frozen=True)
+class UploadRules:
+    """The knobs of the upload life cycle, from configuration."""
+
+    part_url_ttl: int
+    default_part_size: int
+    max_file_size: int
+    session_idle: timedelta
+    record_retention: timedelta
+    completion_lease: timedelta = timedelta(seconds=60)
+    completion_wait: float = 20.0
+    completion_poll: float = 0.1
+
+
+class UploadService:
+    """Every upload route is one method here; the handlers only parse and answer."""
+
+    def __init__(
+        self,
+        sessions: SessionStore,
+        storage: ObjectStore,
+        rules: UploadRules,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = new_upload_id,
+    ) -> None:
+        self.sessions = sessions
+        self.storage = storage
+        self.rules = rules
+        self.clock = clock
+        self.new_id = new_id
+
+    # --- init -------------------------------------------------------------------------
+    def init_upload(self, caller: Caller, request: InitUploadRequest) -> InitUploadResponse:
+        owner = resolve_owner(caller, request.user_id, request.role)
+        name = check_file_name(request.file_name)
+        self._check_size(caller, request.size)
+        plan = plan_parts(request.size, request.part_size, self.rules.default_part_size)
+        content_type = content_type_for(name, request.content_type)
+        now, upload_id = self.clock(), self.new_id()
+        key = self._choose_key(
+            owner, now, category_for(content_type), name, upload_id, overwrite=request.overwrite
+        )
+        new = NewObject(
+            key,
+            content_type,
+            content_disposition(name),
+            _object_metadata(owner, upload_id, name, request.sha256),
+        )
+        s3_upload_id = self.storage.create_multipart(new)
+        session = UploadSession(
+            upload_id=upload_id,
+            client_id=owner.client_id,
+            key_prefix=owner.key_prefix,
+            role=owner.role,
+            user_id=owner.user_id,
+            key=key,
+            file_name=name,
+            content_type=content_type,
+            size=plan.size,
+            part_size=plan.part_size,
+            part_count=plan.part_count,
+            sha256=request.sha256,
+            s3_upload_id=s3_upload_id,
+            status="initiated",
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.rules.session_idle,
+        )
+        self._record_or_abort(session)
+        return InitUploadResponse(**_init_fields(session))
+
+    def _check_size(self, caller: Caller, size: int) -> None:
+        limit = min(caller.max_file_size, self.rules.max_file_size)
+        if size > limit:
+            raise FileTooLargeError(
+                f"size {size} is over this client's limit of {limit} bytes", field="size"
+            )
+
+    def _choose_key(
+        self,
+        owner: Owner,
+        now: datetime,
+        category: str,
+        name: str,
+        upload_id: str,
+        *,
+        overwrite: bool,
+    ) -> str:
+        """The first free key among `name`, `name (1)`…, reserved so no racing upload takes it."""
+        until = now + self.rules.record_retention
+        for attempt in range(MAX_NAME_VARIANTS):
+            key = build_key(owner, now, category, name_variant(name, attempt))
+            if overwrite:
+                return key
+            if self.storage.head(key) is None and self.sessions.claim_key(
+                key, upload_id, now, until
+            ):
+                return key
+        raise InvalidFieldError("too many files with this name today", field="file_name")
+
+    def _record_or_abort(self, session: UploadSession) -> None:
+        """Never leave a multipart upload in S3 that no session knows about."""
+        try:
+            self.sessions.create(session)
+        except StowageError:
+            self.storage.abort_multipart(session.key, session.s3_upload_id)
+            self.sessions.release_key(session.key, session.upload_id)
+            raise
+
+    # --- parts ------------------------------------------------------------------------
+    def sign_parts(
+        self, caller: Caller, upload_id: str, request: SignPartsRequest
+    ) -> SignPartsResponse:
+        now = self.clock()
+        session = self._active(caller, upload_id, now)
+        numbers = sorted(set(request.part_numbers))
+        outside = [n for n in numbers if not 1 <= n <= session.part_count]
+        if outside:
+            raise InvalidFieldError(
+                f"part numbers must be within 1..{session.part_count}", field="part_numbers"
+            )
+        if not self.sessions.touch(session, now, now + self.rules.session_idle):
+            self._raise_for_state(self._owned(caller, upload_id), now)
+        ttl = self.rules.part_url_ttl
+        expires_at = now + timedelta(seconds=ttl)
+        parts = [
+            SignedPart(
+                part_number=n,
+                url=self.storage.presign_part(
+                    session.key, session.s3_upload_id, n, session.plan.size_of(n), ttl
+                ),
+                size=session.plan.size_of(n),
+                expires_at=expires_at,
+            )
+            for n in numbers
+        ]
+        return SignPartsResponse(upload_id=upload_id, parts=parts)
+
+    # --- status -----------------------------------------------------------------------
+    def get_status(self, caller: Caller, upload_id: str) -> UploadStatusResponse:
+        now = self.clock()
+        session = self._owned(caller, upload_id)
+        status = session.status_at(now)
+        held: list[StoredPart] = []
+        if status in ACTIVE:
+            listed = self.storage.list_parts(session.key, session.s3_upload_id)
+            status = status if listed is not None else "expired"
+            held = [p for p in listed or [] if p.part_number <= session.part_count]
+        return _status_answer(session, status, held)
+
+    # --- complete ---------------------------------------------------------------------
+    def complete_upload(
+        self, caller: Caller, upload_id: str, request: CompleteUploadRequest | None
+    ) -> CompleteUploadResponse:
+        """Complete once, however many callers race: one takes a lease, the rest wait
+        for its answer (or take over if its lease runs out)."""
+        deadline = time.monotonic() + self.rules.completion_wait
+        while True:
+            answer = self._try_complete(caller, upload_id, request)
+            if answer is not None:
+                return answer
+            if time.monotonic() >= deadline:
+                raise UploadCompletingError("the upload is being completed; retry shortly")
+            time.sleep(self.rules.completion_poll)
+
+    def _try_complete(
+        self, caller: Caller, upload_id: str, request: CompleteUploadRequest | None
+    ) -> CompleteUploadResponse | None:
+        now = self.clock()
+        session = self._owned(caller, upload_id)
+        if session.status == "completed":
+            return _completed_answer(session)
+        self._raise_for_state(session, now)
+        if session.completing_until is not None and session.completing_until > now:
+            return None
+        held = self.storage.list_parts(session.key, session.s3_upload_id)
+        if held is None:
+            return self._recover_completed(session, now)
+        chosen = _verified_parts(session, held, request)
+        if not self.sessions.claim_completion(session, now, now + self.rules.completion_lease):
+            return None
+        try:
+            etag = self.storage.complete_multipart(session.key, session.s3_upload_id, chosen)
+        except StowageError:
+            self.sessions.release_completion(session)
+            raise
+        return _completed_answer(self.sessions.mark_completed(session, self.clock(), etag))
+
+    def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
+        """The multipart upload is gone: either a completion finished but was not recorded
+        (a crash, a timeout) — the object then carries our upload id — or S3 aborted it."""
+        info = self.storage.head(session.key)
+        if info is None or info.metadata.get(META_UPLOAD) != session.upload_id:
+            raise UploadExpiredError("the upload no longer exists in storage; start again")
+        return _completed_answer(self.sessions.mark_completed(session, now, info.etag))
+
+    # --- cancel -----------------------------------------------------------------------
+    def cancel_upload(self, caller: Caller, upload_id: str) -> CancelUploadResponse:
+        """Cancel and abort in S3. Cancelling twice is fine and retries the abort."""
+        now = self.clock()
+        session = self._owned(caller, upload_id)
+        if session.status != "cancelled":
+            self._raise_for_state(session, now)
+            if not self.sessions.mark_cancelled(session, now):
+                latest = self._owned(caller, upload_id)
+                if latest.status != "cancelled":
+                    raise UploadCompletedError("the upload is completed or being completed")
+        self.storage.abort_multipart(session.key, session.s3_upload_id)
+        self.sessions.release_key(session.key, upload_id)
+        return CancelUploadResponse(upload_id=upload_id, status="cancelled")
+
+    # --- list -------------------------------------------------------------------------
+    def list_uploads(
+        self, caller: Caller, status: str | None, limit: int, cursor: str | None
+    ) -> UploadListResponse:
+        now = self.clock()
+        stored = None if status in (None, "expired") else status
+        page = self.sessions.list_for_client(caller.client_id, stored, limit, cursor)
+        summaries = [
+            UploadSummary(
+                upload_id=s.upload_id,
+                key=s.key,
+                file_name=s.file_name,
+                size=s.size,
+                status=s.status_at(now),
+                created_at=s.created_at,
+                expires_at=s.expires_at,
+            )
+            for s in page.sessions
+        ]
+        if status is not None:
+            summaries = [s for s in summaries if s.status == status]
+        return UploadListResponse(uploads=summaries, next_cursor=page.cursor)
+
+    # --- shared checks ----------------------------------------------------------------
+    def _owned(self, caller: Caller, upload_id: str) -> UploadSession:
+        """The caller's upload, or 404 — also for other clients' uploads, so existence
+        never leaks across tenants."""
+        session = self.sessions.get(upload_id) if UPLOAD_ID.match(upload_id) else None
+        if session is None or session.client_id != caller.client_id:
+            raise UploadNotFoundError(f"no upload {upload_id!r}")
+        return session
+
+    def _active(self, caller: Caller, upload_id: str, now: datetime) -> UploadSession:
+        session = self._owned(caller, upload_id)
+        self._raise_for_state(session, now)
+        return session
+
+    @staticmethod
+    def _raise_for_state(session: UploadSession, now: datetime) -> None:
+        status = session.status_at(now)
+        if status == "completed":
+            raise UploadCompletedError("the upload is already completed")
+        if status == "cancelled":
+            raise UploadCancelledError("the upload was cancelled")
+        if status == "expired":
+            raise UploadExpiredError("the upload expired; start a new one")
+
+
+def _object_metadata(owner: Owner, upload_id: str, name: str, sha256: str | None) -> dict[str, str]:
+    """Tags every stored object with its owner and origin (checked on download)."""
+    metadata = {META_CLIENT: owner.client_id, META_UPLOAD: upload_id, META_NAME: encode_name(name)}
+    if sha256:
+        metadata[META_SHA256] = sha256.lower()
+    return metadata
+
+
+def _plain_etag(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
+def _verified_parts(
+    session: UploadSession, held: list[StoredPart], request: CompleteUploadRequest | None
+) -> list[StoredPart]:
+    """Parts 1..part_count as S3 holds them, each of the size the plan expects."""
+    by_number = {p.part_number: p for p in held if p.part_number <= session.part_count}
+    expected = range(1, session.part_count + 1)
+    missing = [n for n in expected if n not in by_number]
+    if missing:
+        raise UploadIncompleteError(
+            f"{len(missing)} of {session.part_count} parts are not uploaded", missing=missing
+        )
+    wrong = [n for n in expected if by_number[n].size != session.plan.size_of(n)]
+    if wrong:
+        raise SizeMismatchError(
+            f"{len(wrong)} parts have the wrong size; upload them again", missing=wrong
+        )
+    claimed = {p.part_number: _plain_etag(p.etag) for p in (request.parts or [])} if request else {}
+    differ = [
+        n
+        for n, tag in sorted(claimed.items())
+        if n in by_number and _plain_etag(by_number[n].etag) != tag
+    ]
+    if differ:
+        raise UploadIncompleteError(
+            "S3 holds other data than the ETags given for some parts", missing=differ
+        )
+    return [by_number[n] for n in expected]
+
+
+def _init_fields(session: UploadSession) -> dict[str, object]:
+    return {
+        "upload_id": session.upload_id,
+        "key": session.key,
+        "part_size": session.part_size,
+        "part_count": session.part_count,
+        "status": session.status,
+        "expires_at": session.expires_at,
+    }
+
+
+def _status_answer(
+    session: UploadSession, status: str, held: list[StoredPart]
+) -> UploadStatusResponse:
+    done = status == "completed"
+    fields = _init_fields(session) | {"status": status}
+    return UploadStatusResponse.model_validate(
+        fields
+        | {
+            "file_name": session.file_name,
+            "content_type": session.content_type,
+            "size": session.size,
+            "user_id": session.user_id,
+            "role": session.role,
+            "parts_uploaded": session.part_count if done else len(held),
+            "bytes_uploaded": session.size if done else sum(p.size for p in held),
+            "parts": [
+                UploadedPart(part_number=p.part_number, size=p.size, etag=p.etag)
+                for p in sorted(held, key=lambda p: p.part_number)
+            ],
+            "created_at": session.created_at,
+            "updated_at": session.updated_at,
+        }
+    )
+
+
+def _completed_answer(session: UploadSession) -> CompleteUploadResponse:
+    return CompleteUploadResponse(
+        upload_id=session.upload_id,
+        key=session.key,
+        size=session.size,
+        etag=session.etag or "",
+        status="completed",
+    )

@@ -1,0 +1,124 @@
+"""Domain errors, one per contract error code, and their JSON rendering."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+class StowageError(Exception):
+    """Base of every error a client may see; `code` and `status` come from the contract."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+
+    def __init__(
+        self, message: str, *, field: str | None = None, missing: list[int] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.missing = missing
+
+    def to_body(self, now: datetime | None = None) -> dict[str, Any]:
+        """Render as the contract's `{"error": {...}}` document."""
+        moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "timestamp": moment}
+        if self.field is not None:
+            error["field"] = self.field
+        if self.missing is not None:
+            error["missing"] = self.missing
+        return {"error": error}
+
+
+class MissingFieldError(StowageError):
+    code, status = "MISSING_FIELD", 400
+
+
+class InvalidFieldError(StowageError):
+    code, status = "INVALID_FIELD", 400
+
+
+class InvalidJsonError(StowageError):
+    code, status = "INVALID_JSON", 400
+
+
+class ForbiddenError(StowageError):
+    code, status = "FORBIDDEN", 403
+
+
+class UploadNotFoundError(StowageError):
+    code, status = "UPLOAD_NOT_FOUND", 404
+
+
+class DraftNotFoundError(StowageError):
+    code, status = "DRAFT_NOT_FOUND", 404
+
+
+class StoredFileNotFoundError(StowageError):
+    code, status = "FILE_NOT_FOUND", 404
+
+
+class NotFoundError(StowageError):
+    code, status = "NOT_FOUND", 404
+
+
+class MethodNotAllowedError(StowageError):
+    code, status = "METHOD_NOT_ALLOWED", 405
+
+
+class UploadCompletedError(StowageError):
+    code, status = "UPLOAD_COMPLETED", 409
+
+
+class UploadCancelledError(StowageError):
+    code, status = "UPLOAD_CANCELLED", 409
+
+
+class UploadIncompleteError(StowageError):
+    code, status = "UPLOAD_INCOMPLETE", 409
+
+
+class UploadCompletingError(StowageError):
+    """Another request is completing this upload right now; retrying soon gives its answer.
+
+    Not in contract v1, which has no code for "completion under way".
+    """
+
+    code, status = "UPLOAD_COMPLETING", 409
+
+
+class SizeMismatchError(StowageError):
+    code, status = "SIZE_MISMATCH", 409
+
+
+class DraftNotUploadedError(StowageError):
+    code, status = "DRAFT_NOT_UPLOADED", 409
+
+
+class UploadExpiredError(StowageError):
+    code, status = "UPLOAD_EXPIRED", 410
+
+
+class DraftExpiredError(StowageError):
+    code, status = "DRAFT_EXPIRED", 410
+
+
+class FileTooLargeError(StowageError):
+    code, status = "FILE_TOO_LARGE", 413
+
+
+class RateLimitedError(StowageError):
+    code, status = "RATE_LIMITED", 429
+
+
+class DatabaseError(StowageError):
+    code, status = "DATABASE_ERROR", 502
+
+
+class StorageError(StowageError):
+    code, status = "STORAGE_ERROR", 502
+
+
+class InternalError(StowageError):
+    code, status = "INTERNAL_ERROR", 500

@@ -1,0 +1,1 @@
+"""Pydantic requests and responses of the HTTP contract, shared by handlers and clients."""

@@ -1,0 +1,44 @@
+"""Field types shared by every request and answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, to the second, as the contract writes times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _not_dot_names(value: str) -> str:
+    if value in {".", ".."}:
+        raise ValueError("must not be '.' or '..'")
+    return value
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,128}$"), AfterValidator(_not_dot_names)]
+"""A role or a user id: safe in a key segment as it is."""
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+ContentType = Annotated[
+    str,
+    Field(
+        max_length=255,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
+        r"(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(\"[^\"\x00-\x1f]*\"|[A-Za-z0-9!#$&^_.+-]+))*$",
+    ),
+]
+
+
+class Request(BaseModel):
+    """Requests are strict: unknown fields and wrong types are rejected, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,104 @@
+"""Requests and answers of the resumable multipart upload routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from stowage.models.common import ContentType, Name, Request, Response, Sha256Hex, Timestamp
+
+MIB = 1024 * 1024
+UploadStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
+
+
+class InitUploadRequest(Request):
+    file_name: str = Field(min_length=1, max_length=1024)
+    size: int = Field(ge=0)
+    content_type: ContentType | None = None
+    part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * 1024 * MIB)
+    sha256: Sha256Hex | None = None
+    user_id: Name | None = None
+    role: Name | None = None
+    overwrite: bool = False
+
+
+class InitUploadResponse(Response):
+    upload_id: str
+    key: str
+    part_size: int
+    part_count: int
+    status: UploadStatus
+    expires_at: Timestamp
+
+
+class SignPartsRequest(Request):
+    part_numbers: list[int] = Field(min_length=1, max_length=1000)
+
+
+class SignedPart(Response):
+    part_number: int
+    url: str
+    size: int
+    expires_at: Timestamp
+
+
+class SignPartsResponse(Response):
+    upload_id: str
+    parts: list[SignedPart]
+
+
+class UploadedPart(Response):
+    part_number: int
+    size: int
+    etag: str
+
+
+class UploadStatusResponse(InitUploadResponse):
+    file_name: str
+    content_type: str
+    size: int
+    user_id: str
+    role: str
+    parts_uploaded: int
+    bytes_uploaded: int
+    parts: list[UploadedPart]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CompletedPart(Request):
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str = Field(min_length=1, max_length=128)
+
+
+class CompleteUploadRequest(Request):
+    parts: list[CompletedPart] | None = Field(default=None, max_length=10_000)
+
+
+class CompleteUploadResponse(Response):
+    upload_id: str
+    key: str
+    size: int
+    etag: str
+    status: Literal["completed"]
+
+
+class CancelUploadResponse(Response):
+    upload_id: str
+    status: Literal["cancelled"]
+
+
+class UploadSummary(Response):
+    upload_id: str
+    key: str
+    file_name: str
+    size: int
+    status: UploadStatus
+    created_at: Timestamp
+    expires_at: Timestamp
+
+
+class UploadListResponse(Response):
+    uploads: list[UploadSummary]
+    next_cursor: str | None

@@ -1,0 +1,36 @@
+"""The composition root: settings → clients → adapters → services.
+
+Handlers call these once, at module scope, so a Lambda container builds its
+clients once; tests build services from their own (moto-backed or fake) parts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from stowage.adapters.aws import dynamodb_client, s3_client
+from stowage.adapters.dynamodb import DynamoSessionStore
+from stowage.adapters.s3 import S3ObjectStore
+from stowage.config import upload_settings
+from stowage.domain.files import FileRules, FileService
+from stowage.domain.uploads import UploadRules, UploadService
+
+
+def build_upload_service() -> UploadService:
+    settings = upload_settings()
+    retention = timedelta(days=settings.record_retention_days)
+    rules = UploadRules(
+        part_url_ttl=settings.part_url_ttl,
+        default_part_size=settings.default_part_size,
+        max_file_size=settings.max_file_size,
+        session_idle=timedelta(days=settings.session_idle_days),
+        record_retention=retention,
+    )
+    sessions = DynamoSessionStore(dynamodb_client(), settings.uploads_table, retention)
+    return UploadService(sessions, S3ObjectStore(s3_client(), settings.files_bucket), rules)
+
+
+def build_file_service() -> FileService:
+    settings = upload_settings()
+    storage = S3ObjectStore(s3_client(), settings.files_bucket)
+    return FileService(storage, FileRules(url_ttl=settings.part_url_ttl))

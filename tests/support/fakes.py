@@ -1,0 +1,166 @@
+"""In-memory stand-ins for the domain's ports, with the same conditional semantics."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stowage.domain.ports import NewObject, ObjectInfo, SessionPage, StoredPart
+from stowage.domain.session import ACTIVE, UploadSession
+
+
+class FakeSessionStore:
+    def __init__(self) -> None:
+        self.sessions: dict[str, UploadSession] = {}
+        self.keys: dict[str, tuple[str, datetime]] = {}
+        self.lock = threading.Lock()
+
+    def create(self, session: UploadSession) -> None:
+        with self.lock:
+            assert session.upload_id not in self.sessions
+            self.sessions[session.upload_id] = session
+
+    def get(self, upload_id: str) -> UploadSession | None:
+        return self.sessions.get(upload_id)
+
+    def _free(self, s: UploadSession, now: datetime) -> bool:
+        lease = s.completing_until
+        return s.status in ACTIVE and s.expires_at > now and (lease is None or lease < now)
+
+    def _replace(self, s: UploadSession, **changes: object) -> UploadSession:
+        self.sessions[s.upload_id] = s.model_copy(update=changes)
+        return self.sessions[s.upload_id]
+
+    def touch(self, session: UploadSession, now: datetime, expires_at: datetime) -> bool:
+        with self.lock:
+            current = self.sessions[session.upload_id]
+            if not self._free(current, now):
+                return False
+            self._replace(current, status="in_progress", updated_at=now, expires_at=expires_at)
+            return True
+
+    def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            current = self.sessions[session.upload_id]
+            if not self._free(current, now):
+                return False
+            self._replace(current, completing_until=until)
+            return True
+
+    def release_completion(self, session: UploadSession) -> None:
+        with self.lock:
+            self._replace(self.sessions[session.upload_id], completing_until=None)
+
+    def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession:
+        with self.lock:
+            current = self.sessions[session.upload_id]
+            return self._replace(
+                current, status="completed", etag=etag, updated_at=now, completing_until=None
+            )
+
+    def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
+        with self.lock:
+            current = self.sessions[session.upload_id]
+            lease = current.completing_until
+            if current.status not in ACTIVE or (lease is not None and lease >= now):
+                return False
+            self._replace(current, status="cancelled", updated_at=now)
+            return True
+
+    def claim_key(self, key: str, upload_id: str, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            holder = self.keys.get(key)
+            if holder and holder[0] != upload_id and holder[1] >= now:
+                return False
+            self.keys[key] = (upload_id, until)
+            return True
+
+    def release_key(self, key: str, upload_id: str) -> None:
+        with self.lock:
+            if self.keys.get(key, ("",))[0] == upload_id:
+                del self.keys[key]
+
+    def list_for_client(
+        self, client_id: str, status: str | None, limit: int, cursor: str | None
+    ) -> SessionPage:
+        mine = sorted(
+            (s for s in self.sessions.values() if s.client_id == client_id),
+            key=lambda s: s.created_at,
+            reverse=True,
+        )
+        if status:
+            mine = [s for s in mine if s.status == status]
+        start = int(cursor or 0)
+        page = mine[start : start + limit]
+        more = start + limit < len(mine)
+        return SessionPage(sessions=page, cursor=str(start + limit) if more else None)
+
+
+@dataclass
+class FakeMultipart:
+    new: NewObject
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+
+class FakeObjectStore:
+    """S3 in a dict: multipart uploads, objects with metadata, and call counters."""
+
+    def __init__(self) -> None:
+        self.uploads: dict[str, FakeMultipart] = {}
+        self.objects: dict[str, tuple[bytes, NewObject]] = {}
+        self.calls: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def _count(self, name: str) -> None:
+        with self.lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    def create_multipart(self, new: NewObject) -> str:
+        self._count("create_multipart")
+        upload_id = f"s3-{len(self.uploads) + 1}"
+        self.uploads[upload_id] = FakeMultipart(new)
+        return upload_id
+
+    def put_part(self, s3_upload_id: str, part_number: int, data: bytes) -> None:
+        """What a client's PUT to a presigned URL does."""
+        self.uploads[s3_upload_id].parts[part_number] = data
+
+    def presign_part(
+        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+    ) -> str:
+        self._count("presign_part")
+        return f"https://fake/{key}?uploadId={s3_upload_id}&partNumber={part_number}&len={size}"
+
+    def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
+        self._count("list_parts")
+        upload = self.uploads.get(s3_upload_id)
+        if upload is None:
+            return None
+        return [StoredPart(n, len(d), _etag(d)) for n, d in sorted(upload.parts.items())]
+
+    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str:
+        self._count("complete_multipart")
+        upload = self.uploads.pop(s3_upload_id)
+        data = b"".join(upload.parts[p.part_number] for p in parts)
+        self.objects[key] = (data, upload.new)
+        return _etag(data)
+
+    def abort_multipart(self, key: str, s3_upload_id: str) -> None:
+        self._count("abort_multipart")
+        self.uploads.pop(s3_upload_id, None)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        self._count("head")
+        if key not in self.objects:
+            return None
+        data, new = self.objects[key]
+        return ObjectInfo(key, len(data), _etag(data), new.content_type, datetime.now(), new.metadata)
+
+    def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:
+        return f"https://fake/{key}?get&expires={expires_in}&disposition={disposition}"
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324 - S3's ETag is an MD5
