@@ -19,7 +19,6 @@ service = build_file_service()
 
 # HTTP APIs hand over the key already percent-decoded, slashes and all ({key+}).
 @app.get("/v1/files/.+")
-@tracer.capture_method(capture_response=False)
 def download(redirect: Annotated[bool, Query()] = True) -> Response[str]:
     key = app.current_event.path_parameters["key"]
     link: DownloadLinkResponse = service.download_link(current_caller(app), key)

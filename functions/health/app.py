@@ -14,7 +14,6 @@ app = create_app()
 
 
 @app.get("/health")
-@tracer.capture_method
 def health() -> HealthResponse:
     return HealthResponse(status="ok", version=__version__)
 

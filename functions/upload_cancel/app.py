@@ -15,7 +15,6 @@ service = build_upload_service()
 
 
 @app.delete("/v1/uploads/<upload_id>")
-@tracer.capture_method
 def cancel_upload(upload_id: str) -> CancelUploadResponse:
     answer = service.cancel_upload(current_caller(app), upload_id)
     logger.info("upload cancelled", extra={"upload_id": upload_id})

@@ -16,7 +16,6 @@ service = build_upload_service()
 
 
 @app.post("/v1/uploads/<upload_id>/complete")
-@tracer.capture_method
 def complete_upload(
     upload_id: str, body: Annotated[CompleteUploadRequest | None, Body()] = None
 ) -> CompleteUploadResponse:

@@ -15,7 +15,6 @@ service = build_upload_service()
 
 
 @app.post("/v1/uploads")
-@tracer.capture_method(capture_response=False)
 def init_upload(body: InitUploadRequest) -> tuple[InitUploadResponse, int]:
     answer = service.init_upload(current_caller(app), body)
     logger.info("upload started", extra={"upload_id": answer.upload_id, "parts": answer.part_count})

@@ -16,7 +16,6 @@ service = build_upload_service()
 
 
 @app.get("/v1/uploads")
-@tracer.capture_method
 def list_uploads(
     status: Annotated[UploadStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

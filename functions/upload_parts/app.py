@@ -15,7 +15,6 @@ service = build_upload_service()
 
 
 @app.post("/v1/uploads/<upload_id>/parts")
-@tracer.capture_method(capture_response=False)
 def sign_parts(upload_id: str, body: SignPartsRequest) -> SignPartsResponse:
     answer = service.sign_parts(current_caller(app), upload_id, body)
     logger.info("parts signed", extra={"upload_id": upload_id, "count": len(answer.parts)})

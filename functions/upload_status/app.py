@@ -15,7 +15,6 @@ service = build_upload_service()
 
 
 @app.get("/v1/uploads/<upload_id>")
-@tracer.capture_method
 def get_status(upload_id: str) -> UploadStatusResponse:
     return service.get_status(current_caller(app), upload_id)
 

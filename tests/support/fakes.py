@@ -156,7 +156,9 @@ class FakeObjectStore:
         if key not in self.objects:
             return None
         data, new = self.objects[key]
-        return ObjectInfo(key, len(data), _etag(data), new.content_type, datetime.now(), new.metadata)
+        return ObjectInfo(
+            key, len(data), _etag(data), new.content_type, datetime.now(), new.metadata
+        )
 
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:
         return f"https://fake/{key}?get&expires={expires_in}&disposition={disposition}"

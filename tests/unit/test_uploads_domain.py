@@ -186,7 +186,9 @@ def test_concurrent_completes_complete_once(world):
     answers: list[object] = []
     # When eight callers race
     threads = [
-        threading.Thread(target=lambda: answers.append(service.complete_upload(ALICE, upload_id, None)))
+        threading.Thread(
+            target=lambda: answers.append(service.complete_upload(ALICE, upload_id, None))
+        )
         for _ in range(8)
     ]
     for t in threads:
@@ -204,7 +206,9 @@ def test_a_completion_that_was_not_recorded_is_recovered(world):
     upload_id = start(service, size=1)
     upload_all(service, storage, upload_id)
     session = sessions.get(upload_id)
-    storage.complete_multipart(session.key, session.s3_upload_id, storage.list_parts("", session.s3_upload_id))
+    storage.complete_multipart(
+        session.key, session.s3_upload_id, storage.list_parts("", session.s3_upload_id)
+    )
     # When
     answer = service.complete_upload(ALICE, upload_id, None)
     # Then

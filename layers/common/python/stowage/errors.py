@@ -22,7 +22,7 @@ class StowageError(Exception):
 
     def to_body(self, now: datetime | None = None) -> dict[str, Any]:
         """Render as the contract's `{"error": {...}}` document."""
-        moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         error: dict[str, Any] = {"code": self.code, "message": self.message, "timestamp": moment}
         if self.field is not None:
             error["field"] = self.field

@@ -31,6 +31,8 @@ def check_file_name(name: str, field: str = "file_name") -> str:
 
 
 def _name_problem(name: str) -> str | None:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        return "must be valid Unicode"
     if name in {"", ".", ".."}:
         return "must be a file name, not empty, '.' or '..'"
     if "/" in name or "\\" in name:
@@ -53,8 +55,10 @@ def name_variant(name: str, attempt: int) -> str:
         return name
     path = PurePosixPath(name)
     suffix = path.suffix if path.stem else ""
-    stem = name[: len(name) - len(suffix)] if suffix else name
     tag = f" ({attempt})"
+    if len((tag + suffix).encode("utf-8")) >= MAX_NAME_BYTES:
+        suffix = ""  # an absurdly long extension is just part of the name
+    stem = name[: len(name) - len(suffix)] if suffix else name
     budget = MAX_NAME_BYTES - len((tag + suffix).encode("utf-8"))
     stem = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
     return f"{stem}{tag}{suffix}"

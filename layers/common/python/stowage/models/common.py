@@ -28,8 +28,10 @@ ContentType = Annotated[
     str,
     Field(
         max_length=255,
+        # RFC 9110 media type: type/subtype, then `; name=value` parameters; printable
+        # ASCII only, so nothing can smuggle a header line into what S3 stores.
         pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
-        r"(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(\"[^\"\x00-\x1f]*\"|[A-Za-z0-9!#$&^_.+-]+))*$",
+        r"([ \t]*;[ \t]*[A-Za-z0-9!#$&^_.+-]+=(\"[\x20\x21\x23-\x7e]*\"|[A-Za-z0-9!#$&^_.+-]+))*$",
     ),
 ]
 

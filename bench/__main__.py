@@ -1,0 +1,23 @@
+"""`make bench`: print every figure; `python -m bench NAME…` for some of them."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import api_calls, cold_start, latency
+
+SECTIONS = {
+    "api_calls": api_calls.report,
+    "latency": latency.report,
+    "cold_start": cold_start.report,
+}
+
+
+def main(names: list[str]) -> None:
+    for name in names or list(SECTIONS):
+        SECTIONS[name]()
+        print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
