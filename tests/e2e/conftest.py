@@ -19,9 +19,10 @@ def stack_api() -> Iterator[Api]:
     if url and key:
         yield Api(url, key)
         return
+    from devstack.seed import seed
     from devstack.stack import LocalStack
 
-    stack = LocalStack(port=0, s3_port=0)
+    stack = LocalStack(port=0, s3_port=0, seed=seed)
     stack.start()
     try:
         yield Api(stack.url, stack.api_key)

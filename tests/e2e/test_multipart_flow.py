@@ -132,3 +132,19 @@ def test_list_shows_in_progress_uploads(api: Api):
 def test_health_needs_no_key(api: Api):
     answer = api.call("GET", "/health", api_key="")
     assert answer.status_code == 200 and answer.json()["status"] == "ok"
+
+
+def test_a_part_put_labelled_as_a_form_is_stored_like_curl_data_binary_does(api: Api):
+    # Given what `curl -X PUT --data-binary` sends: a form content type
+    plan = api.init(size=3).json()
+    (part,) = api.sign(plan["upload_id"], [1])
+    # When
+    put = requests.put(
+        part["url"],
+        data=b"abc",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    # Then
+    assert put.status_code == 200
+    assert api.complete(plan["upload_id"]).status_code == 200

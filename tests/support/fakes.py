@@ -166,3 +166,41 @@ class FakeObjectStore:
 
 def _etag(data: bytes) -> str:
     return f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324 - S3's ETag is an MD5
+
+
+class FakeClientStore:
+    """Clients in a dict, found by key hash like the DynamoDB index finds them."""
+
+    def __init__(self) -> None:
+        from stowage.domain.clients import ClientRecord
+
+        self.records: dict[str, ClientRecord] = {}
+        self.lookups = 0
+        self.used: list[str] = []
+
+    def find_by_key_hash(self, key_hash: str):  # type: ignore[no-untyped-def]
+        self.lookups += 1
+        found = [r for r in self.records.values() if r.key_hash == key_hash]
+        return found[0] if len(found) == 1 else None
+
+    def get(self, client_id: str):  # type: ignore[no-untyped-def]
+        return self.records.get(client_id)
+
+    def create(self, record) -> bool:  # type: ignore[no-untyped-def]
+        if record.client_id in self.records:
+            return False
+        self.records[record.client_id] = record
+        return True
+
+    def update(self, client_id: str, **changes: object):  # type: ignore[no-untyped-def]
+        if client_id not in self.records:
+            return None
+        self.records[client_id] = self.records[client_id].model_copy(update=changes)
+        return self.records[client_id]
+
+    def note_used(self, client_id: str, now: datetime, before: datetime) -> None:
+        self.used.append(client_id)
+        self.update(client_id, last_used_at=now)
+
+    def list_all(self):  # type: ignore[no-untyped-def]
+        return list(self.records.values())

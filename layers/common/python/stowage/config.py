@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -35,6 +35,21 @@ class AwsSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     aws_endpoint_url: str | None = None
+
+
+class AuthSettings(BaseSettings):
+    """Where clients live and how their keys are hashed."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    clients_table: str
+    api_key_pepper_secret: str | None = None
+    api_key_pepper: SecretStr | None = None
+
+
+@cache
+def auth_settings() -> AuthSettings:
+    return AuthSettings()  # filled from the environment
 
 
 @cache

@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from stowage.adapters.aws import dynamodb_client, s3_client
+from stowage.adapters.clients import DynamoClientStore
 from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.s3 import S3ObjectStore
-from stowage.config import upload_settings
+from stowage.adapters.secrets import api_key_pepper
+from stowage.config import auth_settings, upload_settings
+from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.files import FileRules, FileService
-from stowage.domain.uploads import UploadRules, UploadService
+from stowage.domain.uploads import UploadRules, UploadService, utc_now
 
 
 def build_upload_service() -> UploadService:
@@ -34,3 +37,13 @@ def build_file_service() -> FileService:
     settings = upload_settings()
     storage = S3ObjectStore(s3_client(), settings.files_bucket)
     return FileService(storage, FileRules(url_ttl=settings.part_url_ttl))
+
+
+def build_authorizer() -> KeyAuthorizer:
+    store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
+    return KeyAuthorizer(store, api_key_pepper, utc_now)
+
+
+def build_client_admin() -> ClientAdmin:
+    store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
+    return ClientAdmin(store, api_key_pepper, utc_now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +43,11 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
 
 
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
@@ -62,19 +63,19 @@ class DynamoSessionStore:
         with translated(DatabaseError, "recording the upload"):
             self.client.put_item(
                 TableName=self.table,
-                Item=_to_item(item),
+                Item=to_item(item),
                 ConditionExpression="attribute_not_exists(pk)",
             )
 
     def get(self, upload_id: str) -> UploadSession | None:
         with translated(DatabaseError, "reading the upload"):
             answer = self.client.get_item(
-                TableName=self.table, Key=_to_item({"pk": upload_id}), ConsistentRead=True
+                TableName=self.table, Key=to_item({"pk": upload_id}), ConsistentRead=True
             )
         item = answer.get("Item")
-        if item is None or _from_item(item).get("kind") != "upload":
+        if item is None or from_item(item).get("kind") != "upload":
             return None
-        return UploadSession.model_validate(_from_item(item))
+        return UploadSession.model_validate(from_item(item))
 
     def touch(self, session: UploadSession, now: datetime, expires_at: datetime) -> bool:
         return self._update(
@@ -113,15 +114,15 @@ class DynamoSessionStore:
         with translated(DatabaseError, "recording the completion"):
             answer = self.client.update_item(
                 TableName=self.table,
-                Key=_to_item({"pk": session.upload_id}),
+                Key=to_item({"pk": session.upload_id}),
                 UpdateExpression="SET #s = :completed, etag = :etag, updated_at = :now,"
                 " status_created = :sc, #ttl = :ttl REMOVE completing_until",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-                ExpressionAttributeValues=_to_item(values),
+                ExpressionAttributeValues=to_item(values),
                 ReturnValues="ALL_NEW",
             )
-        return UploadSession.model_validate(_from_item(answer["Attributes"]))
+        return UploadSession.model_validate(from_item(answer["Attributes"]))
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
         return self._update(
@@ -146,25 +147,25 @@ class DynamoSessionStore:
             "expires_at": timestamp(until),
             "ttl": epoch(until),
         }
-        return self._conditional(
+        return conditional(
             "reserving the key",
             lambda: self.client.put_item(
                 TableName=self.table,
-                Item=_to_item(item),
+                Item=to_item(item),
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now"
                 " OR upload_id = :upload",
-                ExpressionAttributeValues=_to_item({":now": timestamp(now), ":upload": upload_id}),
+                ExpressionAttributeValues=to_item({":now": timestamp(now), ":upload": upload_id}),
             ),
         )
 
     def release_key(self, key: str, upload_id: str) -> None:
-        self._conditional(
+        conditional(
             "releasing the key",
             lambda: self.client.delete_item(
                 TableName=self.table,
-                Key=_to_item({"pk": f"key#{key}"}),
+                Key=to_item({"pk": f"key#{key}"}),
                 ConditionExpression="upload_id = :upload",
-                ExpressionAttributeValues=_to_item({":upload": upload_id}),
+                ExpressionAttributeValues=to_item({":upload": upload_id}),
             ),
         )
 
@@ -181,7 +182,7 @@ class DynamoSessionStore:
             "TableName": self.table,
             "IndexName": INDEX,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": _to_item(values),
+            "ExpressionAttributeValues": to_item(values),
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -189,7 +190,7 @@ class DynamoSessionStore:
             query["ExclusiveStartKey"] = decode_cursor(cursor, client_id)
         with translated(DatabaseError, "listing uploads"):
             answer = self.client.query(**query)
-        sessions = [UploadSession.model_validate(_from_item(i)) for i in answer.get("Items", [])]
+        sessions = [UploadSession.model_validate(from_item(i)) for i in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
         return SessionPage(sessions=sessions, cursor=encode_cursor(last) if last else None)
 
@@ -215,30 +216,30 @@ class DynamoSessionStore:
         values = values | {k: k[1:] for k in (":initiated", ":in_progress") if k in used}
         request: dict[str, Any] = {
             "TableName": self.table,
-            "Key": _to_item({"pk": upload_id}),
+            "Key": to_item({"pk": upload_id}),
             "UpdateExpression": update,
             "ConditionExpression": condition,
         }
         if names:
             request["ExpressionAttributeNames"] = names
         if values:
-            request["ExpressionAttributeValues"] = _to_item(values)
-        return self._conditional("updating the upload", lambda: self.client.update_item(**request))
+            request["ExpressionAttributeValues"] = to_item(values)
+        return conditional("updating the upload", lambda: self.client.update_item(**request))
 
-    @staticmethod
-    def _conditional(what: str, call: Any) -> bool:
-        """Run a conditional write: True if it applied, False if its condition did not hold."""
-        try:
-            with translated(DatabaseError, what):
-                call()
-        except DatabaseError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and error_code(cause) == (
-                "ConditionalCheckFailedException"
-            ):
-                return False
-            raise
-        return True
+
+def conditional(what: str, call: Callable[[], object]) -> bool:
+    """Run a conditional write: True if it applied, False if its condition did not hold."""
+    try:
+        with translated(DatabaseError, what):
+            call()
+    except DatabaseError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ClientError) and error_code(cause) == (
+            "ConditionalCheckFailedException"
+        ):
+            return False
+        raise
+    return True
 
 
 def _status_created(status: str, created_at: datetime) -> str:

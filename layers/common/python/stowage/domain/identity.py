@@ -12,6 +12,12 @@ def resolve_owner(caller: Caller, user_id: str | None, role: str | None) -> Owne
     wants_other = (user_id not in (None, caller.client_id)) or (role not in (None, caller.role))
     if wants_other and not caller.act_as:
         raise ForbiddenError("this client may not act for other users or roles")
+    if (
+        role not in (None, caller.role)
+        and caller.allowed_roles
+        and role not in caller.allowed_roles
+    ):
+        raise ForbiddenError("this client may not act for that role")
     return Owner(
         client_id=caller.client_id,
         key_prefix=caller.key_prefix,

@@ -15,6 +15,12 @@ class Caller(BaseModel):
     key_prefix: str = ""
     max_file_size: int = Field(ge=0)
     act_as: bool = False
+    act_as_roles: str = ""
+    """Comma-separated roles an `act_as` client may name; empty means any role."""
+
+    @property
+    def allowed_roles(self) -> frozenset[str]:
+        return frozenset(r for r in self.act_as_roles.split(",") if r)
 
 
 class Owner(BaseModel):
