@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import requests
 
+from devstack.seed import seed
 from devstack.stack import LocalStack
 from tests.support.http import Api
 
@@ -42,7 +43,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def report() -> None:
     samples: dict[str, list[float]] = {"init": [], "parts": [], "complete": []}
-    with LocalStack(port=0, s3_port=0) as stack:
+    with LocalStack(port=0, s3_port=0, seed=seed) as stack:
         api = Api(stack.url, stack.api_key)
         for _ in range(5):  # warm every function once (cold starts are not counted)
             one_cycle(api, {"init": [], "parts": [], "complete": []})
