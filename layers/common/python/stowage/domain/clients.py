@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -90,15 +91,17 @@ def bearer_key(header: str | None) -> str | None:
     return match.group(1)
 
 
-class KeyAuthorizer:
-    """The decision of the HTTP API's Lambda authorizer."""
+@dataclass(frozen=True)
+class ClientKeys:
+    """Where clients live, the pepper of their key hashes, and the time."""
 
-    def __init__(
-        self, store: ClientStore, pepper: Callable[[], bytes], clock: Callable[[], datetime]
-    ) -> None:
-        self.store = store
-        self.pepper = pepper
-        self.clock = clock
+    store: ClientStore
+    pepper: Callable[[], bytes]
+    clock: Callable[[], datetime]
+
+
+class KeyAuthorizer(ClientKeys):
+    """The decision of the HTTP API's Lambda authorizer."""
 
     def authorize(self, header: str | None) -> Caller | None:
         """The caller for a valid, enabled key; None for anything else."""
@@ -128,15 +131,8 @@ class NewClient(BaseModel):
     act_as_roles: list[str] = Field(default_factory=list)
 
 
-class ClientAdmin:
+class ClientAdmin(ClientKeys):
     """What the admin commands do; keys are shown once, when made."""
-
-    def __init__(
-        self, store: ClientStore, pepper: Callable[[], bytes], clock: Callable[[], datetime]
-    ) -> None:
-        self.store = store
-        self.pepper = pepper
-        self.clock = clock
 
     def create_client(self, new: NewClient) -> tuple[ClientRecord, str]:
         """A new client and its key. Its key prefix defaults to its id, so every client
