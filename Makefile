@@ -17,7 +17,7 @@ SAM_PATH := $(dir $(PY313)):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install dev test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
+.PHONY: help install admin dev test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ lint: $(VENV)/.synced  ## ruff
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.synced  ## mypy (strict on the layer)
-	$(BIN)/mypy layers/common/python/stowage functions devstack
+	$(BIN)/mypy layers/common/python/stowage functions devstack stowage_cli
 
 validate: $(VENV)/.synced $(SAM)  ## sam validate --lint and cfn-lint
 	$(SAM) validate --lint --template template.yaml
@@ -65,6 +65,9 @@ integration: $(VENV)/.synced  ## handlers under moto
 
 e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
 	$(BIN)/pytest -q tests/e2e
+
+admin: $(VENV)/.synced  ## API clients: make admin ARGS="create-client NAME" (or list-clients, rotate-key NAME, disable-client NAME; add --stack NAME before them for a deployment)
+	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli admin $(ARGS)
 
 bench: $(VENV)/.synced  ## print performance figures (bench/)
 	$(BIN)/python -m bench

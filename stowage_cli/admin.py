@@ -1,0 +1,89 @@
+"""`stowage admin …`: create, list, rotate and disable API clients.
+
+Against the local stack (the default while `.stowage-dev.json` exists) or a
+deployed stack (`--stack NAME`, using your AWS credentials: it reads the
+stack's outputs, the clients table and the pepper secret).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import boto3
+
+from stowage import config
+from stowage.domain.clients import ClientAdmin, ClientRecord, NewClient
+from stowage.wiring import build_client_admin
+
+DEV_FILE = Path(".stowage-dev.json")
+LOCAL_CLIENTS_TABLE = "stowage-local-ClientsTable"
+
+
+def target_local() -> None:
+    from devstack.aws import FAKE_CREDENTIALS
+    from devstack.seed import DEV_PEPPER
+
+    endpoint = json.loads(DEV_FILE.read_text())["s3_endpoint"]
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint, CLIENTS_TABLE=LOCAL_CLIENTS_TABLE, API_KEY_PEPPER=DEV_PEPPER
+    )
+
+
+def target_stack(name: str) -> None:
+    stack = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    os.environ["CLIENTS_TABLE"] = outputs["ClientsTableName"]
+    os.environ["API_KEY_PEPPER_SECRET"] = outputs["ApiKeyPepperSecretArn"]
+
+
+def shown(record: ClientRecord) -> dict[str, object]:
+    """A client as printed: never its key hash."""
+    return record.model_dump(mode="json", exclude={"key_hash"})
+
+
+def run(admin: ClientAdmin, args: argparse.Namespace) -> dict[str, object]:
+    if args.command == "create-client":
+        new = NewClient(
+            client_id=args.client_id,
+            role=args.role,
+            key_prefix=args.key_prefix,
+            max_file_size=args.max_file_size,
+            act_as=args.act_as,
+            act_as_roles=[r for r in args.act_as_roles.split(",") if r],
+        )
+        record, key = admin.create_client(new)
+        return {"client": shown(record), "api_key": key}
+    if args.command == "list-clients":
+        return {"clients": [shown(r) for r in admin.list_clients()]}
+    if args.command == "rotate-key":
+        return {"client_id": args.client_id, "api_key": admin.rotate_key(args.client_id)}
+    return {"client": shown(admin.disable_client(args.client_id))}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="stowage admin", description=__doc__)
+    top.add_argument("--stack", help="a deployed stack's name (default: the local stack)")
+    commands = top.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-client", help="make a client; prints its key once")
+    create.add_argument("client_id")
+    create.add_argument("--role", default="user")
+    create.add_argument("--key-prefix", default=None, help="default: the client id")
+    create.add_argument("--max-file-size", type=int, default=5 * 1024**4)
+    create.add_argument("--act-as", action="store_true", help="may name other users/roles")
+    create.add_argument("--act-as-roles", default="", help="comma-separated; empty = any")
+    commands.add_parser("list-clients", help="every client, without keys")
+    for name, text in (("rotate-key", "a new key; the old one stops"), ("disable-client", "")):
+        commands.add_parser(name, help=text or "refuse the client's key").add_argument("client_id")
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    target_stack(args.stack) if args.stack else target_local()
+    config.auth_settings.cache_clear()
+    config.aws_settings.cache_clear()
+    print(json.dumps(run(build_client_admin(), args), indent=2))

@@ -1,0 +1,177 @@
+"""No client reaches another's uploads or files: every route of template.yaml, each
+tenant's resources, the other tenant's key. A route without a check here fails."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.template import load_template
+from tests.support.events import ROOT
+from tests.support.http import Api
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("STOWAGE_URL")), reason="needs the admin commands of the local stack"
+)
+
+
+def new_client(api: Api, **fields: Any) -> Api:
+    from stowage.domain.clients import NewClient
+    from stowage.wiring import build_client_admin
+
+    client_id = f"c-{uuid.uuid4().hex[:8]}"
+    new = NewClient(client_id=client_id, max_file_size=10 * 1024 * 1024, **fields)
+    _, key = build_client_admin().create_client(new)
+    return Api(api.url, key)
+
+
+@pytest.fixture(scope="module")
+def tenants(stack_api: Api) -> dict[str, Any]:
+    """Two plain clients and a backend acting for two users, each owning an open
+    upload and a stored file."""
+    a, b = new_client(stack_api), new_client(stack_api)
+    backend = new_client(stack_api, act_as=True)
+    owned = {}
+    for name, api, extra in [
+        ("a", a, {}),
+        ("b", b, {}),
+        ("u1", backend, {"user_id": "u1"}),
+        ("u2", backend, {"user_id": "u2", "role": "viewer"}),
+    ]:
+        open_upload = api.init(size=1, **extra).json()
+        done = api.upload(b"secret of " + name.encode(), **extra)
+        owned[name] = {"api": api, "upload": open_upload["upload_id"], "file": done["key"]}
+    return owned
+
+
+def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], requests.Response]]:
+    """How `other` would touch `target`'s resources, per route of the template."""
+    upload, key = target["upload"], target["file"]
+    return {
+        "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
+            "POST", f"/v1/uploads/{upload}/parts", json={"part_numbers": [1]}
+        ),
+        "GET /v1/uploads/{upload_id}": lambda: other.call("GET", f"/v1/uploads/{upload}"),
+        "POST /v1/uploads/{upload_id}/complete": lambda: other.complete(upload),
+        "DELETE /v1/uploads/{upload_id}": lambda: other.call("DELETE", f"/v1/uploads/{upload}"),
+        "GET /v1/files/{key+}": lambda: other.download(key),
+    }
+
+
+def snapshot(target: dict[str, Any]) -> tuple[Any, bytes]:
+    api = target["api"]
+    status = api.status(target["upload"])
+    data = requests.get(api.download(target["file"]).headers["Location"], timeout=30).content
+    return status, data
+
+
+PAIRS = [("a", "b"), ("b", "a"), ("a", "u1"), ("u1", "a"), ("u2", "b")]
+
+
+@pytest.mark.parametrize(("owner", "intruder"), PAIRS)
+def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intruder):
+    # Given the routes of template.yaml that take an upload id or a key
+    routes = {
+        route.route_key
+        for function in load_template(ROOT / "template.yaml").functions
+        for route in function.routes
+        if route.authorizer
+    }
+    collection_routes = {"POST /v1/uploads", "GET /v1/uploads"}
+    target, other = tenants[owner], tenants[intruder]["api"]
+    calls = as_other(other, target)
+    assert routes - collection_routes == set(calls), "a route lacks a tenancy check"
+    before = snapshot(target)
+    # When the intruder calls each of them
+    for route, call in calls.items():
+        answer = call()
+        # Then it is as if nothing were there
+        assert answer.status_code == 404, (route, answer.text)
+        assert answer.json()["error"]["code"] in {"UPLOAD_NOT_FOUND", "FILE_NOT_FOUND"}
+    # And nothing changed for the owner
+    assert snapshot(target) == before
+
+
+@pytest.mark.parametrize(("owner", "intruder"), PAIRS)
+def test_collections_show_only_ones_own(tenants, owner, intruder):
+    target, other = tenants[owner], tenants[intruder]["api"]
+    listed = other.call("GET", "/v1/uploads", params={"limit": 1000}).json()["uploads"]
+    assert target["upload"] not in {u["upload_id"] for u in listed}
+
+
+def test_a_plain_client_cannot_name_another_user(tenants):
+    a = tenants["a"]["api"]
+    answer = a.init(size=1, user_id="u1")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "FORBIDDEN")
+
+
+def test_each_tenant_writes_only_under_its_own_prefix(tenants):
+    # Key prefixes default to the client id, so two plain clients never share a corner
+    a_prefix, b_prefix = (tenants[n]["file"].split("/")[0] for n in ("a", "b"))
+    assert a_prefix != b_prefix
+    assert tenants["u1"]["file"].split("/")[1:3] == ["user", "u1"]
+    assert tenants["u2"]["file"].split("/")[1:3] == ["viewer", "u2"]
+
+
+def test_a_client_limit_of_1_mib_refuses_1_mib_plus_1(stack_api: Api):
+    # Given a client whose max_file_size is 1 MiB
+    from stowage.domain.clients import NewClient
+    from stowage.wiring import build_client_admin
+
+    limit = 1024 * 1024
+    _, key = build_client_admin().create_client(
+        NewClient(client_id=f"tiny-{uuid.uuid4().hex[:8]}", max_file_size=limit)
+    )
+    tiny = Api(stack_api.url, key)
+    # When / Then
+    assert tiny.init(size=limit).status_code == 201
+    answer = tiny.init(size=limit + 1)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (413, "FILE_TOO_LARGE")
+
+
+class Collect(logging.Handler):
+    """Every record the service logs, formatted as its own handler formats it."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_keys_and_their_hashes_never_reach_the_logs(stack_api: Api, capfd):
+    # Given a fresh client, its key and its stored hash, and the service's log
+    # records collected as they are written (Powertools' logger is named "stowage")
+    service_log = logging.getLogger("stowage")
+    api_probe = Api(stack_api.url, stack_api.api_key)
+    assert api_probe.call("GET", "/v1/uploads").status_code == 200  # handlers imported
+    collect = Collect(service_log.handlers[0].formatter if service_log.handlers else None)
+    service_log.addHandler(collect)
+    from stowage.adapters.secrets import api_key_pepper
+    from stowage.domain.clients import NewClient, hash_api_key
+    from stowage.wiring import build_client_admin
+
+    record, key = build_client_admin().create_client(
+        NewClient(client_id=f"quiet-{uuid.uuid4().hex[:8]}", max_file_size=1024)
+    )
+    assert record.key_hash == hash_api_key(key, api_key_pepper())
+    api = Api(stack_api.url, key)
+    # When it makes good and bad requests
+    api.upload(b"x")
+    api.call("GET", "/v1/uploads", api_key=key[:-1] + "A")
+    api.call("POST", "/v1/uploads", data="{bad")
+    # Then neither the key nor its hash appears in anything logged or printed
+    service_log.removeHandler(collect)
+    out, err = capfd.readouterr()
+    logged = "\n".join(collect.lines) + out + err
+    assert "upload started" in logged and "key accepted" in logged  # logs were seen
+    for secret in (key, record.key_hash, key[4:]):
+        assert secret not in logged
