@@ -22,7 +22,10 @@ def stack_api() -> Iterator[Api]:
     from devstack.seed import seed
     from devstack.stack import LocalStack
 
-    stack = LocalStack(port=0, s3_port=0, seed=seed)
+    # No authorizer cache, so a disabled or rotated key is refused at once; the cache
+    # itself is covered by tests/devstack.
+    overrides = {"AuthorizerCacheTtlSeconds": "0"}
+    stack = LocalStack(port=0, s3_port=0, seed=seed, parameter_overrides=overrides)
     stack.start()
     try:
         yield Api(stack.url, stack.api_key)

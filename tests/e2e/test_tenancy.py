@@ -175,3 +175,25 @@ def test_keys_and_their_hashes_never_reach_the_logs(stack_api: Api, capfd):
     assert "upload started" in logged and "key accepted" in logged  # logs were seen
     for secret in (key, record.key_hash, key[4:]):
         assert secret not in logged
+
+
+def test_disabled_and_rotated_away_keys_are_403(stack_api: Api):
+    # Given a client that works
+    from stowage.domain.clients import NewClient
+    from stowage.wiring import build_client_admin
+
+    admin = build_client_admin()
+    record, old = admin.create_client(
+        NewClient(client_id=f"rot-{uuid.uuid4().hex[:8]}", max_file_size=1024)
+    )
+    assert Api(stack_api.url, old).call("GET", "/v1/uploads").status_code == 200
+    # When its key is rotated, then the client disabled
+    new = admin.rotate_key(record.client_id)
+    rotated_away = Api(stack_api.url, old).call("GET", "/v1/uploads")
+    rotated_in = Api(stack_api.url, new).call("GET", "/v1/uploads")
+    admin.disable_client(record.client_id)
+    disabled = Api(stack_api.url, new).call("GET", "/v1/uploads")
+    # Then
+    assert (rotated_away.status_code, rotated_away.json()) == (403, {"message": "Forbidden"})
+    assert rotated_in.status_code == 200
+    assert (disabled.status_code, disabled.json()) == (403, {"message": "Forbidden"})
