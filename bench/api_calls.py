@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from stowage.config import MIB
 from stowage.domain.parts import plan_parts, sign_calls_needed
+from stowage.units import GIB, MAX_OBJECT_SIZE, MIB
 
-GIB = 1024 * MIB
-SIZES = {"10 MiB": 10 * MIB, "1 GiB": GIB, "100 GiB": 100 * GIB, "5 TiB": 5 * 1024 * GIB}
+SIZES = {"10 MiB": 10 * MIB, "1 GiB": GIB, "100 GiB": 100 * GIB, "5 TiB": MAX_OBJECT_SIZE}
 DEFAULT_PART = 8 * MIB
 
 

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
 DEV_PEPPER = "stowage-local-development-pepper"
 DEV_CLIENT = "dev"
-DEV_MAX_FILE_SIZE = 5 * 1024**4
 
 
 def seed(stack: LocalStack) -> str:
@@ -22,11 +21,12 @@ def seed(stack: LocalStack) -> str:
     os.environ.setdefault("API_KEY_PEPPER", DEV_PEPPER)
     from stowage import config
     from stowage.domain.clients import NewClient
+    from stowage.units import MAX_OBJECT_SIZE
     from stowage.wiring import build_client_admin
 
-    config.auth_settings.cache_clear()
+    config.clear_settings()
     admin = build_client_admin()
     _, key = admin.create_client(
-        NewClient(client_id=DEV_CLIENT, role="user", key_prefix="", max_file_size=DEV_MAX_FILE_SIZE)
+        NewClient(client_id=DEV_CLIENT, role="user", key_prefix="", max_file_size=MAX_OBJECT_SIZE)
     )
     return key

@@ -16,21 +16,22 @@ import boto3
 
 from stowage import config
 from stowage.domain.clients import ClientAdmin, ClientRecord, NewClient
+from stowage.units import MAX_OBJECT_SIZE
 from stowage.wiring import build_client_admin
 
 DEV_FILE = Path(".stowage-dev.json")
-LOCAL_CLIENTS_TABLE = "stowage-local-ClientsTable"
 
 
 def target_local() -> None:
     from devstack.aws import FAKE_CREDENTIALS
     from devstack.seed import DEV_PEPPER
+    from devstack.template import load_template
 
     endpoint = json.loads(DEV_FILE.read_text())["s3_endpoint"]
+    spec = load_template(Path("template.yaml"))
+    table = next(t.name for t in spec.tables if t.logical_id == "ClientsTable")
     os.environ.update(FAKE_CREDENTIALS)
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint, CLIENTS_TABLE=LOCAL_CLIENTS_TABLE, API_KEY_PEPPER=DEV_PEPPER
-    )
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, CLIENTS_TABLE=table, API_KEY_PEPPER=DEV_PEPPER)
 
 
 def target_stack(name: str) -> None:
@@ -72,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("client_id")
     create.add_argument("--role", default="user")
     create.add_argument("--key-prefix", default=None, help="default: the client id")
-    create.add_argument("--max-file-size", type=int, default=5 * 1024**4)
+    create.add_argument("--max-file-size", type=int, default=MAX_OBJECT_SIZE)
     create.add_argument("--act-as", action="store_true", help="may name other users/roles")
     create.add_argument("--act-as-roles", default="", help="comma-separated; empty = any")
     commands.add_parser("list-clients", help="every client, without keys")
@@ -84,6 +85,5 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     target_stack(args.stack) if args.stack else target_local()
-    config.auth_settings.cache_clear()
-    config.aws_settings.cache_clear()
+    config.clear_settings()
     print(json.dumps(run(build_client_admin(), args), indent=2))

@@ -21,14 +21,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def new_client(api: Api, **fields: Any) -> Api:
+def make_client(max_file_size: int = 10 * 1024 * 1024, **fields: Any) -> tuple[Any, str]:
+    """A new client in the local stack's table, as the admin command makes it."""
     from stowage.domain.clients import NewClient
     from stowage.wiring import build_client_admin
 
-    client_id = f"c-{uuid.uuid4().hex[:8]}"
-    new = NewClient(client_id=client_id, max_file_size=10 * 1024 * 1024, **fields)
-    _, key = build_client_admin().create_client(new)
-    return Api(api.url, key)
+    new = NewClient(client_id=f"c-{uuid.uuid4().hex[:8]}", max_file_size=max_file_size, **fields)
+    return build_client_admin().create_client(new)
+
+
+def new_client(api: Api, **fields: Any) -> Api:
+    return Api(api.url, make_client(**fields)[1])
 
 
 @pytest.fixture(scope="module")
@@ -121,14 +124,8 @@ def test_each_tenant_writes_only_under_its_own_prefix(tenants):
 
 def test_a_client_limit_of_1_mib_refuses_1_mib_plus_1(stack_api: Api):
     # Given a client whose max_file_size is 1 MiB
-    from stowage.domain.clients import NewClient
-    from stowage.wiring import build_client_admin
-
     limit = 1024 * 1024
-    _, key = build_client_admin().create_client(
-        NewClient(client_id=f"tiny-{uuid.uuid4().hex[:8]}", max_file_size=limit)
-    )
-    tiny = Api(stack_api.url, key)
+    tiny = new_client(stack_api, max_file_size=limit)
     # When / Then
     assert tiny.init(size=limit).status_code == 201
     answer = tiny.init(size=limit + 1)
@@ -156,12 +153,9 @@ def test_keys_and_their_hashes_never_reach_the_logs(stack_api: Api, capfd):
     collect = Collect(service_log.handlers[0].formatter if service_log.handlers else None)
     service_log.addHandler(collect)
     from stowage.adapters.secrets import api_key_pepper
-    from stowage.domain.clients import NewClient, hash_api_key
-    from stowage.wiring import build_client_admin
+    from stowage.domain.clients import hash_api_key
 
-    record, key = build_client_admin().create_client(
-        NewClient(client_id=f"quiet-{uuid.uuid4().hex[:8]}", max_file_size=1024)
-    )
+    record, key = make_client()
     assert record.key_hash == hash_api_key(key, api_key_pepper())
     api = Api(stack_api.url, key)
     # When it makes good and bad requests
@@ -179,13 +173,10 @@ def test_keys_and_their_hashes_never_reach_the_logs(stack_api: Api, capfd):
 
 def test_disabled_and_rotated_away_keys_are_403(stack_api: Api):
     # Given a client that works
-    from stowage.domain.clients import NewClient
     from stowage.wiring import build_client_admin
 
     admin = build_client_admin()
-    record, old = admin.create_client(
-        NewClient(client_id=f"rot-{uuid.uuid4().hex[:8]}", max_file_size=1024)
-    )
+    record, old = make_client()
     assert Api(stack_api.url, old).call("GET", "/v1/uploads").status_code == 200
     # When its key is rotated, then the client disabled
     new = admin.rotate_key(record.client_id)

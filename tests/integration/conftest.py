@@ -56,16 +56,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackSpec]:
     for function in spec.functions:
         for name, value in function.environment.items():
             monkeypatch.setenv(name, value)
-    config.upload_settings.cache_clear()
-    config.aws_settings.cache_clear()
+    config.clear_settings()
     with mock_aws():
         for bucket in spec.buckets:
             create_bucket(boto3.client("s3"), bucket)
         for table in spec.tables:
             create_table(boto3.client("dynamodb"), table)
         yield spec
-    config.upload_settings.cache_clear()
-    config.aws_settings.cache_clear()
+    config.clear_settings()
 
 
 def load_handler(directory: str) -> ModuleType:

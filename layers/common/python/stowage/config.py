@@ -11,8 +11,7 @@ from functools import cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MIB = 1024 * 1024
-TIB = 1024 * 1024 * MIB
+from stowage.units import MAX_OBJECT_SIZE, MIB
 
 
 class UploadSettings(BaseSettings):
@@ -24,7 +23,7 @@ class UploadSettings(BaseSettings):
     files_bucket: str
     part_url_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     default_part_size: int = Field(default=8 * MIB, ge=5 * MIB, le=5 * 1024 * MIB)
-    max_file_size: int = Field(default=5 * TIB, ge=0, le=5 * TIB)
+    max_file_size: int = Field(default=MAX_OBJECT_SIZE, ge=0, le=MAX_OBJECT_SIZE)
     session_idle_days: int = Field(default=7, ge=1, le=365)
     record_retention_days: int = Field(default=30, ge=1, le=3650)
 
@@ -45,6 +44,12 @@ class AuthSettings(BaseSettings):
     clients_table: str
     api_key_pepper_secret: str | None = None
     api_key_pepper: SecretStr | None = None
+
+
+def clear_settings() -> None:
+    """Forget every cached setting, so the next read sees the environment as it is now."""
+    for read in (auth_settings, upload_settings, aws_settings):
+        read.cache_clear()
 
 
 @cache

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MIB = 1024 * 1024
+from stowage.units import GIB, MAX_OBJECT_SIZE, MIB
+
 MIN_PART_SIZE = 5 * MIB
-MAX_PART_SIZE = 5 * 1024 * MIB
+MAX_PART_SIZE = 5 * GIB
 MAX_PARTS = 10_000
-MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MIB
 SIGN_BATCH = 1000
 
 

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from stowage.models.common import ContentType, Name, Request, Response, Sha256Hex, Timestamp
+from stowage.units import GIB, MIB
 
-MIB = 1024 * 1024
 UploadStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
 
 
@@ -16,7 +16,7 @@ class InitUploadRequest(Request):
     file_name: str = Field(min_length=1, max_length=1024)
     size: int = Field(ge=0)
     content_type: ContentType | None = None
-    part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * 1024 * MIB)
+    part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * GIB)
     sha256: Sha256Hex | None = None
     user_id: Name | None = None
     role: Name | None = None
