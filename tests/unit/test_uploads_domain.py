@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stowage.domain.uploads import UploadRules, UploadService
+from stowage.domain.waiting import Patience
 from stowage.errors import (
     FileTooLargeError,
     ForbiddenError,
@@ -51,8 +52,7 @@ def world() -> tuple[UploadService, FakeSessionStore, FakeObjectStore, Clock]:
         max_file_size=1024 * MIB,
         session_idle=timedelta(days=7),
         record_retention=timedelta(days=30),
-        completion_wait=2.0,
-        completion_poll=0.01,
+        patience=Patience(wait=2.0, poll=0.01),
     )
     return UploadService(sessions, storage, rules, clock=clock), sessions, storage, clock
 

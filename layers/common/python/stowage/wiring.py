@@ -15,8 +15,9 @@ from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
 from stowage.config import auth_settings, upload_settings
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
+from stowage.domain.clock import utc_now
 from stowage.domain.files import FileRules, FileService
-from stowage.domain.uploads import UploadRules, UploadService, utc_now
+from stowage.domain.uploads import UploadRules, UploadService
 
 
 def build_upload_service() -> UploadService:

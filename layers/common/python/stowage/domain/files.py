@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from stowage.domain.clock import utc_now
 from stowage.domain.identity import key_is_visible
 from stowage.domain.keys import content_disposition, decode_name
 from stowage.domain.ports import ObjectInfo, ObjectStore
-from stowage.domain.uploads import META_CLIENT, META_NAME, utc_now
+from stowage.domain.stored import META_CLIENT, META_NAME
 from stowage.errors import StoredFileNotFoundError
 from stowage.models.files import DownloadLinkResponse
 from stowage.models.identity import Caller

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from stowage.domain.categories import category_for, content_type_for
+from stowage.domain.clock import utc_now
 from stowage.domain.identity import resolve_owner
-from stowage.domain.keys import (
-    build_key,
-    check_file_name,
-    content_disposition,
-    encode_name,
-    name_variant,
-)
+from stowage.domain.keys import check_file_name
+from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
-from stowage.domain.ports import NewObject, ObjectStore, SessionStore, StoredPart
+from stowage.domain.ports import ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
+from stowage.domain.stored import META_UPLOAD, new_object
+from stowage.domain.waiting import Patience, answer_when_free
 from stowage.errors import (
     FileTooLargeError,
     InvalidFieldError,
@@ -38,7 +35,7 @@ from stowage.errors import (
     UploadIncompleteError,
     UploadNotFoundError,
 )
-from stowage.models.identity import Caller, Owner
+from stowage.models.identity import Caller
 from stowage.models.uploads import (
     CancelUploadResponse,
     CompleteUploadRequest,
@@ -55,12 +52,6 @@ from stowage.models.uploads import (
 )
 
 UPLOAD_ID = re.compile(r"^up_[A-Za-z0-9_-]{16,64}$")
-MAX_NAME_VARIANTS = 1000
-META_CLIENT, META_UPLOAD, META_NAME, META_SHA256 = "client", "upload", "name", "sha256"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_upload_id() -> str:
@@ -77,8 +68,7 @@ class UploadRules:
     session_idle: timedelta
     record_retention: timedelta
     completion_lease: timedelta = timedelta(seconds=60)
-    completion_wait: float = 20.0
-    completion_poll: float = 0.1
+    patience: Patience = field(default_factory=Patience)
 
 
 class UploadService:
@@ -106,15 +96,16 @@ class UploadService:
         plan = plan_parts(request.size, request.part_size, self.rules.default_part_size)
         content_type = content_type_for(name, request.content_type)
         now, upload_id = self.clock(), self.new_id()
-        key = self._choose_key(
-            owner, now, category_for(content_type), name, upload_id, overwrite=request.overwrite
+        key = choose_key(
+            self.storage,
+            self.sessions,
+            owner,
+            (now, now + self.rules.record_retention),
+            (category_for(content_type), name),
+            upload_id,
+            overwrite=request.overwrite,
         )
-        new = NewObject(
-            key,
-            content_type,
-            content_disposition(name),
-            _object_metadata(owner, upload_id, name, request.sha256),
-        )
+        new = new_object(key, content_type, owner, upload_id, name, request.sha256)
         s3_upload_id = self.storage.create_multipart(new)
         session = UploadSession(
             upload_id=upload_id,
@@ -144,28 +135,6 @@ class UploadService:
             raise FileTooLargeError(
                 f"size {size} is over this client's limit of {limit} bytes", field="size"
             )
-
-    def _choose_key(
-        self,
-        owner: Owner,
-        now: datetime,
-        category: str,
-        name: str,
-        upload_id: str,
-        *,
-        overwrite: bool,
-    ) -> str:
-        """The first free key among `name`, `name (1)`…, reserved so no racing upload takes it."""
-        until = now + self.rules.record_retention
-        for attempt in range(MAX_NAME_VARIANTS):
-            key = build_key(owner, now, category, name_variant(name, attempt))
-            if overwrite:
-                return key
-            if self.storage.head(key) is None and self.sessions.claim_key(
-                key, upload_id, now, until
-            ):
-                return key
-        raise InvalidFieldError("too many files with this name today", field="file_name")
 
     def _record_or_abort(self, session: UploadSession) -> None:
         """Never leave a multipart upload in S3 that no session knows about."""
@@ -223,14 +192,11 @@ class UploadService:
     ) -> CompleteUploadResponse:
         """Complete once, however many callers race: one takes a lease, the rest wait
         for its answer (or take over if its lease runs out)."""
-        deadline = time.monotonic() + self.rules.completion_wait
-        while True:
-            answer = self._try_complete(caller, upload_id, request)
-            if answer is not None:
-                return answer
-            if time.monotonic() >= deadline:
-                raise UploadCompletingError("the upload is being completed; retry shortly")
-            time.sleep(self.rules.completion_poll)
+        return answer_when_free(
+            lambda: self._try_complete(caller, upload_id, request),
+            self.rules.patience,
+            lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+        )
 
     def _try_complete(
         self, caller: Caller, upload_id: str, request: CompleteUploadRequest | None
@@ -324,14 +290,6 @@ class UploadService:
             raise UploadCancelledError("the upload was cancelled")
         if status == "expired":
             raise UploadExpiredError("the upload expired; start a new one")
-
-
-def _object_metadata(owner: Owner, upload_id: str, name: str, sha256: str | None) -> dict[str, str]:
-    """Tags every stored object with its owner and origin (checked on download)."""
-    metadata = {META_CLIENT: owner.client_id, META_UPLOAD: upload_id, META_NAME: encode_name(name)}
-    if sha256:
-        metadata[META_SHA256] = sha256.lower()
-    return metadata
 
 
 def _plain_etag(etag: str) -> str:
