@@ -7,9 +7,7 @@ service, so what works here works once deployed, and what fails there fails here
 from __future__ import annotations
 
 import json
-import os
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -19,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from devstack.authorizer import INTEGRATION_TIMEOUT_SECONDS, Authorizers
-from devstack.aws import FAKE_CREDENTIALS
 from devstack.events import (
     HttpRequest,
     HttpResponse,
@@ -31,14 +28,11 @@ from devstack.events import (
     split_target,
     to_http_response,
 )
+from devstack.functions import LocalFunctions
 from devstack.runtime import (
     MAX_PAYLOAD_BYTES,
-    EnvironmentPatch,
-    FunctionPool,
     InvocationError,
     InvocationTimeout,
-    function_environment,
-    layer_dirs,
     log,
 )
 from devstack.template import (
@@ -63,24 +57,6 @@ def default_dev_identity(stack: StackSpec) -> dict[str, Any]:
         "max_file_size": int(str(max_file_size)),
         "act_as": False,
     }
-
-
-def gateway_environment(stack: StackSpec, aws_endpoint: str) -> dict[str, str | None]:
-    """Variables handlers see: the template's, plus the local endpoint and fake keys.
-
-    Profiles and per-service endpoints are removed so nothing can reach real AWS.
-    """
-    values: dict[str, str | None] = {
-        name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")
-    }
-    values.update({"AWS_PROFILE": None, "AWS_DEFAULT_PROFILE": None})
-    values.update(function_environment(stack))
-    values.update(FAKE_CREDENTIALS)
-    values["AWS_ENDPOINT_URL"] = aws_endpoint
-    values["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally
-    if "POWERTOOLS_METRICS_DISABLED" not in os.environ:
-        values["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines in the dev log
-    return values
 
 
 # -------------------------------------------------------------------- routing
@@ -244,7 +220,8 @@ class Gateway:
     ) -> None:
         self.stack = stack
         self.router = Router(stack.functions)
-        self.pools = {spec.logical_id: FunctionPool(spec, stack) for spec in stack.functions}
+        self.functions = LocalFunctions(stack, aws_endpoint)
+        self.pools = self.functions.pools
         api = stack.api
         self.authorizers = Authorizers(api.authorizers if api else {}, self.pools, stack.region)
         self.cors = Cors(api.cors) if api and api.cors else None
@@ -252,11 +229,9 @@ class Gateway:
         self.dev_identity = (
             None if has_authorizer else dict(dev_identity or default_dev_identity(stack))
         )
-        self.environment = EnvironmentPatch(gateway_environment(stack, aws_endpoint))
         self.requested_port = port
         self.server: _Server | None = None
         self.thread: threading.Thread | None = None
-        self.added_paths: list[str] = []
 
     @property
     def port(self) -> int:
@@ -270,8 +245,7 @@ class Gateway:
 
     def start(self) -> None:
         """Set the environment and sys.path the handlers expect, then serve."""
-        self.environment.apply()
-        self._add_layer_paths()
+        self.functions.open()
         try:
             self.server = _Server(("127.0.0.1", self.requested_port), self)
         except OSError:
@@ -294,21 +268,7 @@ class Gateway:
         if self.thread is not None:
             self.thread.join()
             self.thread = None
-        for pool in self.pools.values():
-            pool.close()
-        for path in self.added_paths:
-            if path in sys.path:
-                sys.path.remove(path)
-        self.added_paths = []
-        self.environment.restore()
-
-    def _add_layer_paths(self) -> None:
-        """Layers are on every instance's sys.path, as /opt/python is on Lambda."""
-        for spec in self.stack.functions:
-            for folder in map(str, layer_dirs(spec, self.stack)):
-                if folder not in sys.path:
-                    sys.path.append(folder)
-                    self.added_paths.append(folder)
+        self.functions.close()
 
     # -- requests
 
