@@ -8,8 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller
-from stowage.models.files import DownloadLinkResponse
+from stowage.api import create_app, current_caller, link_response
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_file_service
 
@@ -21,11 +20,7 @@ service = build_file_service()
 @app.get("/v1/files/.+")
 def download(redirect: Annotated[bool, Query()] = True) -> Response[str]:
     key = app.current_event.path_parameters["key"]
-    link: DownloadLinkResponse = service.download_link(current_caller(app), key)
-    headers = {"Cache-Control": "no-store"}
-    if not redirect:
-        return Response(200, "application/json", link.model_dump_json(), headers)
-    return Response(302, "application/json", "", headers | {"Location": link.url})
+    return link_response(service.download_link(current_caller(app), key), redirect=redirect)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

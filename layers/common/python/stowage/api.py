@@ -18,6 +18,7 @@ from stowage.errors import (
     NotFoundError,
     StowageError,
 )
+from stowage.models.files import DownloadLinkResponse
 from stowage.models.identity import Caller
 from stowage.observability import logger
 
@@ -39,6 +40,14 @@ def current_caller(app: APIGatewayHttpResolver) -> Caller:
         return Caller.model_validate(context)
     except ValidationError as exc:
         raise ForbiddenError("the request carries no valid client identity") from exc
+
+
+def link_response(link: DownloadLinkResponse, *, redirect: bool) -> Response[str]:
+    """A presigned link: 302 to it, or (`redirect=false`) the link as JSON. Never cached."""
+    headers = {"Cache-Control": "no-store"}
+    if not redirect:
+        return Response(200, "application/json", link.model_dump_json(), headers)
+    return Response(302, "application/json", "", headers | {"Location": link.url})
 
 
 def error_response(error: StowageError) -> Response[str]:

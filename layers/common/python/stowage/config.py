@@ -28,6 +28,17 @@ class UploadSettings(BaseSettings):
     record_retention_days: int = Field(default=30, ge=1, le=3650)
 
 
+class DraftSettings(BaseSettings):
+    """How drafts behave: `UPLOAD_TTL` is the presigned POST's life, `OBJECT_LIFETIME`
+    the draft's (both in seconds)."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    drafts_bucket: str
+    upload_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    object_lifetime: int = Field(default=24 * 3600, ge=300, le=30 * 24 * 3600)
+
+
 class AwsSettings(BaseSettings):
     """Where the AWS clients point: `AWS_ENDPOINT_URL` selects a local stack."""
 
@@ -48,7 +59,7 @@ class AuthSettings(BaseSettings):
 
 def clear_settings() -> None:
     """Forget every cached setting, so the next read sees the environment as it is now."""
-    for read in (auth_settings, upload_settings, aws_settings):
+    for read in (auth_settings, upload_settings, draft_settings, aws_settings):
         read.cache_clear()
 
 
@@ -60,6 +71,11 @@ def auth_settings() -> AuthSettings:
 @cache
 def upload_settings() -> UploadSettings:
     return UploadSettings()  # filled from the environment
+
+
+@cache
+def draft_settings() -> DraftSettings:
+    return DraftSettings()  # filled from the environment
 
 
 @cache

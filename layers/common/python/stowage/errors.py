@@ -92,6 +92,21 @@ class SizeMismatchError(StowageError):
     code, status = "SIZE_MISMATCH", 409
 
 
+class DraftConfirmingError(StowageError):
+    """Another confirm of the same draft is copying it right now; retry shortly.
+
+    Not in contract v1, like UPLOAD_COMPLETING for uploads.
+    """
+
+    code, status = "DRAFT_CONFIRMING", 409
+
+
+class DraftConfirmedError(StowageError):
+    """Discarding a draft that is already a file. Not in contract v1."""
+
+    code, status = "DRAFT_CONFIRMED", 409
+
+
 class DraftNotUploadedError(StowageError):
     code, status = "DRAFT_NOT_UPLOADED", 409
 

@@ -10,34 +10,75 @@ from datetime import timedelta
 
 from stowage.adapters.aws import dynamodb_client, s3_client
 from stowage.adapters.clients import DynamoClientStore
+from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
-from stowage.config import auth_settings, upload_settings
+from stowage.config import auth_settings, draft_settings, upload_settings
+from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
+from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
 from stowage.domain.uploads import UploadRules, UploadService
 
 
 def build_upload_service() -> UploadService:
     settings = upload_settings()
-    retention = timedelta(days=settings.record_retention_days)
     rules = UploadRules(
         part_url_ttl=settings.part_url_ttl,
         default_part_size=settings.default_part_size,
         max_file_size=settings.max_file_size,
         session_idle=timedelta(days=settings.session_idle_days),
-        record_retention=retention,
+        record_retention=_retention(),
     )
-    sessions = DynamoSessionStore(dynamodb_client(), settings.uploads_table, retention)
-    return UploadService(sessions, S3ObjectStore(s3_client(), settings.files_bucket), rules)
+    files = S3ObjectStore(s3_client(), settings.files_bucket)
+    return UploadService(_session_store(), files, rules)
 
 
 def build_file_service() -> FileService:
     settings = upload_settings()
     storage = S3ObjectStore(s3_client(), settings.files_bucket)
     return FileService(storage, FileRules(url_ttl=settings.part_url_ttl))
+
+
+def build_draft_service() -> DraftService:
+    uploads, drafts = upload_settings(), draft_settings()
+    rules = DraftRules(
+        upload_ttl=timedelta(seconds=drafts.upload_ttl),
+        lifetime=timedelta(seconds=drafts.object_lifetime),
+        url_ttl=uploads.part_url_ttl,
+        max_file_size=uploads.max_file_size,
+    )
+    return DraftService(
+        _draft_store(),
+        S3ObjectStore(s3_client(), drafts.drafts_bucket),
+        S3ObjectStore(s3_client(), uploads.files_bucket),
+        rules,
+    )
+
+
+def build_cleanup_service() -> CleanupService:
+    uploads, drafts = upload_settings(), draft_settings()
+    return CleanupService(
+        _session_store(),
+        _draft_store(),
+        S3ObjectStore(s3_client(), uploads.files_bucket),
+        S3ObjectStore(s3_client(), drafts.drafts_bucket),
+        CleanupRules(),
+    )
+
+
+def _retention() -> timedelta:
+    return timedelta(days=upload_settings().record_retention_days)
+
+
+def _session_store() -> DynamoSessionStore:
+    return DynamoSessionStore(dynamodb_client(), upload_settings().uploads_table, _retention())
+
+
+def _draft_store() -> DynamoDraftStore:
+    return DynamoDraftStore(dynamodb_client(), upload_settings().uploads_table, _retention())
 
 
 def build_authorizer() -> KeyAuthorizer:

@@ -1,9 +1,14 @@
-"""Upload sessions and key reservations in DynamoDB.
+"""Upload sessions, key reservations and the shared ways of the uploads table.
+
+One table holds upload sessions (`pk` = upload id), drafts (`pk` = draft id) and
+key reservations (`pk` = `key#<key>`), told apart by `kind`. Records still able
+to expire carry `sweep` (their kind), which puts them in the sparse `by_expiry`
+index the cleanup reads; reaching a final state removes it.
 
 IAM actions on the uploads table: dynamodb:PutItem (create, claim_key),
 dynamodb:GetItem (get), dynamodb:UpdateItem (touch, claims, marks),
 dynamodb:DeleteItem (release_key), and dynamodb:Query on the
-`by_client_status` index (list_for_client).
+`by_client_status` index (list_for_client) and the `by_expiry` index (expired).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from stowage.adapters.aws import error_code, translated
 from stowage.domain.ports import SessionPage
@@ -27,10 +33,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 INDEX = "by_client_status"
-_ACTIVE_AND_FREE = (
-    "#s IN (:initiated, :in_progress) AND expires_at > :now"
-    " AND (attribute_not_exists(completing_until) OR completing_until < :now)"
-)
+EXPIRY_INDEX = "by_expiry"
+_RESERVED = {"#s": "status", "#ttl": "ttl", "#key": "key"}
+"""Placeholders of attribute names that are DynamoDB reserved words."""
+NO_LEASE = "(attribute_not_exists(completing_until) OR completing_until < :now)"
+_ACTIVE_AND_FREE = f"#s IN (:initiated, :in_progress) AND expires_at > :now AND {NO_LEASE}"
+_ACTIVE_AND_PAST = f"#s IN (:initiated, :in_progress) AND expires_at <= :now AND {NO_LEASE}"
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 
 
@@ -51,31 +59,136 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-class DynamoSessionStore:
+class DynamoRecords:
+    """What every record kind of the uploads table shares: reads by kind, conditional
+    updates, key reservations and the sweep of expired records."""
+
+    kind: str = ""
+
     def __init__(self, client: DynamoDBClient, table: str, retention: timedelta) -> None:
         self.client = client
         self.table = table
         self.retention = retention
 
-    # --- sessions ---------------------------------------------------------------------
-    def create(self, session: UploadSession) -> None:
-        item = self._session_item(session)
-        with translated(DatabaseError, "recording the upload"):
+    # --- records of this kind ---------------------------------------------------------
+    def _put_new(self, record: dict[str, Any], pk: str, expires_at: datetime) -> None:
+        item = record | {
+            "pk": pk,
+            "kind": self.kind,
+            "sweep": self.kind,
+            "ttl": epoch(expires_at + self.retention),
+        }
+        with translated(DatabaseError, f"recording the {self.kind}"):
             self.client.put_item(
                 TableName=self.table,
                 Item=to_item(item),
                 ConditionExpression="attribute_not_exists(pk)",
             )
 
-    def get(self, upload_id: str) -> UploadSession | None:
-        with translated(DatabaseError, "reading the upload"):
+    def _get(self, pk: str) -> dict[str, Any] | None:
+        with translated(DatabaseError, f"reading the {self.kind}"):
             answer = self.client.get_item(
-                TableName=self.table, Key=to_item({"pk": upload_id}), ConsistentRead=True
+                TableName=self.table, Key=to_item({"pk": pk}), ConsistentRead=True
             )
-        item = answer.get("Item")
-        if item is None or from_item(item).get("kind") != "upload":
-            return None
-        return UploadSession.model_validate(from_item(item))
+        item = from_item(answer.get("Item") or {})
+        return item if item.get("kind") == self.kind else None
+
+    def _update(self, pk: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        """A conditional update: True if it applied, False if its condition did not hold."""
+        request = self._update_request(pk, update, condition, values)
+        return conditional(f"updating the {self.kind}", lambda: self.client.update_item(**request))
+
+    def _finish(self, pk: str, assignments: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Move a record to a final state whatever it was, and return it as it is now."""
+        request = self._update_request(
+            pk,
+            f"SET {assignments} REMOVE sweep, completing_until",
+            "attribute_exists(pk)",
+            values,
+        )
+        with translated(DatabaseError, f"recording the {self.kind}"):
+            answer = self.client.update_item(**request, ReturnValues="ALL_NEW")
+        return from_item(answer["Attributes"])
+
+    def _update_request(
+        self, pk: str, update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Placeholders for reserved words and state names are added only where the
+        # expressions use them: DynamoDB rejects unused ones.
+        used = update + condition
+        names = {
+            k: v for k, v in {"#s": "status", "#ttl": "ttl", "#key": "key"}.items() if k in used
+        }
+        states = (":initiated", ":in_progress", ":pending")
+        values = values | {k: k[1:] for k in states if k in used}
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_item({"pk": pk}),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = to_item(values)
+        return request
+
+    def _expired_items(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Records of this kind past `expires_at` that are not final yet, oldest first."""
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName=EXPIRY_INDEX,
+            KeyConditionExpression="sweep = :k AND expires_at < :now",
+            ExpressionAttributeValues=to_item({":k": self.kind, ":now": timestamp(now)}),
+            PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 1000)},
+        )
+        with translated(DatabaseError, f"finding expired {self.kind}s"):
+            return [from_item(i) for page in pages for i in page.get("Items", [])]
+
+    # --- key reservations -------------------------------------------------------------
+    def claim_key(self, key: str, record_id: str, now: datetime, until: datetime) -> bool:
+        item = {
+            "pk": f"key#{key}",
+            "kind": "key",
+            "upload_id": record_id,
+            "expires_at": timestamp(until),
+            "ttl": epoch(until),
+        }
+        return conditional(
+            "reserving the key",
+            lambda: self.client.put_item(
+                TableName=self.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now"
+                " OR upload_id = :upload",
+                ExpressionAttributeValues=to_item({":now": timestamp(now), ":upload": record_id}),
+            ),
+        )
+
+    def release_key(self, key: str, record_id: str) -> None:
+        conditional(
+            "releasing the key",
+            lambda: self.client.delete_item(
+                TableName=self.table,
+                Key=to_item({"pk": f"key#{key}"}),
+                ConditionExpression="upload_id = :upload",
+                ExpressionAttributeValues=to_item({":upload": record_id}),
+            ),
+        )
+
+
+class DynamoSessionStore(DynamoRecords):
+    kind = "upload"
+
+    def create(self, session: UploadSession) -> None:
+        item = stored_fields(session) | {
+            "status_created": _status_created(session.status, session.created_at)
+        }
+        self._put_new(item, session.upload_id, session.expires_at)
+
+    def get(self, upload_id: str) -> UploadSession | None:
+        item = self._get(upload_id)
+        return UploadSession.model_validate(item) if item else None
 
     def touch(self, session: UploadSession, now: datetime, expires_at: datetime) -> bool:
         return self._update(
@@ -104,72 +217,34 @@ class DynamoSessionStore:
 
     def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession:
         # Unconditional on state: the object exists, so "completed" is the truth now.
-        values = {
-            ":completed": "completed",
-            ":etag": etag,
-            ":now": timestamp(now),
-            ":sc": _status_created("completed", session.created_at),
-            ":ttl": epoch(now + self.retention),
-        }
-        with translated(DatabaseError, "recording the completion"):
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key=to_item({"pk": session.upload_id}),
-                UpdateExpression="SET #s = :completed, etag = :etag, updated_at = :now,"
-                " status_created = :sc, #ttl = :ttl REMOVE completing_until",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
-            )
-        return UploadSession.model_validate(from_item(answer["Attributes"]))
-
-    def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
-        return self._update(
+        item = self._finish(
             session.upload_id,
-            "SET #s = :cancelled, status_created = :sc, updated_at = :now, #ttl = :ttl",
-            "#s IN (:initiated, :in_progress)"
-            " AND (attribute_not_exists(completing_until) OR completing_until < :now)",
+            "#s = :completed, etag = :etag, updated_at = :now, status_created = :sc, #ttl = :ttl",
             {
-                ":cancelled": "cancelled",
+                ":completed": "completed",
+                ":etag": etag,
                 ":now": timestamp(now),
-                ":sc": _status_created("cancelled", session.created_at),
+                ":sc": _status_created("completed", session.created_at),
                 ":ttl": epoch(now + self.retention),
             },
         )
+        return UploadSession.model_validate(item)
 
-    # --- key reservations -------------------------------------------------------------
-    def claim_key(self, key: str, upload_id: str, now: datetime, until: datetime) -> bool:
-        item = {
-            "pk": f"key#{key}",
-            "kind": "key",
-            "upload_id": upload_id,
-            "expires_at": timestamp(until),
-            "ttl": epoch(until),
-        }
-        return conditional(
-            "reserving the key",
-            lambda: self.client.put_item(
-                TableName=self.table,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now"
-                " OR upload_id = :upload",
-                ExpressionAttributeValues=to_item({":now": timestamp(now), ":upload": upload_id}),
-            ),
+    def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
+        return self._mark_ended(
+            session,
+            "cancelled",
+            now,
+            f"#s IN (:initiated, :in_progress) AND {NO_LEASE}",
         )
 
-    def release_key(self, key: str, upload_id: str) -> None:
-        conditional(
-            "releasing the key",
-            lambda: self.client.delete_item(
-                TableName=self.table,
-                Key=to_item({"pk": f"key#{key}"}),
-                ConditionExpression="upload_id = :upload",
-                ExpressionAttributeValues=to_item({":upload": upload_id}),
-            ),
-        )
+    def mark_expired(self, session: UploadSession, now: datetime) -> bool:
+        """Active and past its expiry → expired; False if anything moved it meanwhile."""
+        return self._mark_ended(session, "expired", now, _ACTIVE_AND_PAST)
 
-    # --- listing ----------------------------------------------------------------------
+    def expired(self, now: datetime, limit: int) -> list[UploadSession]:
+        return [UploadSession.model_validate(i) for i in self._expired_items(now, limit)]
+
     def list_for_client(
         self, client_id: str, status: str | None, limit: int, cursor: str | None
     ) -> SessionPage:
@@ -194,37 +269,27 @@ class DynamoSessionStore:
         last = answer.get("LastEvaluatedKey")
         return SessionPage(sessions=sessions, cursor=encode_cursor(last) if last else None)
 
-    # --- helpers ----------------------------------------------------------------------
-    def _session_item(self, session: UploadSession) -> dict[str, Any]:
-        item: dict[str, Any] = session.model_dump()
-        for name, value in item.items():
-            if isinstance(value, datetime):
-                item[name] = timestamp(value)
-        item |= {
-            "pk": session.upload_id,
-            "kind": "upload",
-            "status_created": _status_created(session.status, session.created_at),
-            "ttl": epoch(session.expires_at + self.retention),
-        }
-        return item
+    def _mark_ended(self, session: UploadSession, status: str, now: datetime, when: str) -> bool:
+        return self._update(
+            session.upload_id,
+            "SET #s = :end, status_created = :sc, updated_at = :now, #ttl = :ttl REMOVE sweep",
+            when,
+            {
+                ":end": status,
+                ":now": timestamp(now),
+                ":sc": _status_created(status, session.created_at),
+                ":ttl": epoch(now + self.retention),
+            },
+        )
 
-    def _update(self, upload_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        # Placeholders for reserved words and state names are added only where the
-        # expressions use them: DynamoDB rejects unused ones.
-        used = update + condition
-        names = {k: v for k, v in {"#s": "status", "#ttl": "ttl"}.items() if k in used}
-        values = values | {k: k[1:] for k in (":initiated", ":in_progress") if k in used}
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": to_item({"pk": upload_id}),
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-        }
-        if names:
-            request["ExpressionAttributeNames"] = names
-        if values:
-            request["ExpressionAttributeValues"] = to_item(values)
-        return conditional("updating the upload", lambda: self.client.update_item(**request))
+
+def stored_fields(record: BaseModel) -> dict[str, Any]:
+    """A record's fields as the table stores them: times as fixed-width text."""
+    item: dict[str, Any] = record.model_dump()
+    for name, value in item.items():
+        if isinstance(value, datetime):
+            item[name] = timestamp(value)
+    return item
 
 
 def conditional(what: str, call: Callable[[], object]) -> bool:

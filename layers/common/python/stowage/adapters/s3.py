@@ -1,9 +1,11 @@
-"""S3 storage of files.
+"""S3 storage of files and drafts: one class, one instance per bucket.
 
-IAM actions it needs on the files bucket: s3:PutObject (CreateMultipartUpload,
-presigned UploadPart, CompleteMultipartUpload), s3:ListMultipartUploadParts,
-s3:AbortMultipartUpload, s3:GetObject (HeadObject, presigned GET), and
-s3:ListBucket on the bucket so that HeadObject of a missing key is 404, not 403.
+IAM actions, by what a function calls: s3:PutObject (CreateMultipartUpload,
+presigned UploadPart, CompleteMultipartUpload, presigned POST, CopyObject's
+target), s3:ListMultipartUploadParts, s3:AbortMultipartUpload, s3:GetObject
+(HeadObject, presigned GET, CopyObject's source), s3:DeleteObject (delete,
+DeleteObjects), and s3:ListBucket on the bucket (so that HeadObject of a missing key
+is 404, not 403).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from stowage.adapters.aws import error_code, translated
-from stowage.domain.ports import NewObject, ObjectInfo, StoredPart
+from stowage.domain.ports import NewObject, ObjectInfo, PostForm, StoredPart
 from stowage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -115,6 +117,44 @@ class S3ObjectStore:
         if disposition:
             params["ResponseContentDisposition"] = disposition
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> PostForm:
+        # boto3 adds the bucket and key conditions itself; we pin type and exact length.
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            ExpiresIn=expires_in,
+        )
+        return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
+
+    def copy_from(self, source_bucket: str, source_key: str, new: NewObject) -> str:
+        with translated(StorageError, "copying the file"):
+            answer = self.client.copy_object(
+                Bucket=self.bucket,
+                Key=new.key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                MetadataDirective="REPLACE",
+                ContentType=new.content_type,
+                ContentDisposition=new.content_disposition,
+                Metadata=new.metadata,
+            )
+        return answer["CopyObjectResult"]["ETag"]
+
+    def delete(self, key: str) -> None:
+        with translated(StorageError, "deleting the file"):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> list[str]:
+        if not keys:
+            return []
+        with translated(StorageError, "deleting files"):
+            answer = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+            )
+        return [error["Key"] for error in answer.get("Errors", []) if "Key" in error]
 
 
 def _cause_code(exc: StorageError) -> str:

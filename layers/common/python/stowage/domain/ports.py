@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from stowage.domain.draft import Draft
 from stowage.domain.session import UploadSession
 
 
@@ -60,6 +61,46 @@ class ObjectStore(Protocol):
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str: ...
 
 
+class FileStore(ObjectStore, Protocol):
+    """The files bucket as confirmed drafts and deletions need it."""
+
+    def copy_from(self, source_bucket: str, source_key: str, new: NewObject) -> str:
+        """Copy an object (at most 5 GiB) in as `new`; answers the new object's ETag."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PostForm:
+    url: str
+    fields: dict[str, str]
+
+
+class DraftObjects(Protocol):
+    """The drafts bucket: where clients POST bytes before confirming them."""
+
+    bucket: str
+
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> PostForm:
+        """A form upload that only accepts exactly `size` bytes of `content_type` at `key`."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class ObjectSweeper(Protocol):
+    """Bulk removal of objects, for the cleanup."""
+
+    def delete_many(self, keys: list[str]) -> list[str]:
+        """Delete up to 1,000 keys in one call; answers the keys that failed."""
+        ...
+
+
 @dataclass(frozen=True)
 class SessionPage:
     sessions: list[UploadSession]
@@ -91,12 +132,48 @@ class SessionStore(Protocol):
         """Active → cancelled; False if not active or a completion is under way."""
         ...
 
-    def claim_key(self, key: str, upload_id: str, now: datetime, until: datetime) -> bool:
+    def claim_key(self, key: str, record_id: str, now: datetime, until: datetime) -> bool:
         """Reserve a key for one upload so concurrent uploads never pick the same one."""
         ...
 
-    def release_key(self, key: str, upload_id: str) -> None: ...
+    def release_key(self, key: str, record_id: str) -> None: ...
 
     def list_for_client(
         self, client_id: str, status: str | None, limit: int, cursor: str | None
     ) -> SessionPage: ...
+
+    def expired(self, now: datetime, limit: int) -> list[UploadSession]:
+        """Active sessions past their expiry, for the cleanup."""
+        ...
+
+    def mark_expired(self, session: UploadSession, now: datetime) -> bool:
+        """Active and past expiry → expired; False if it moved on meanwhile."""
+        ...
+
+
+class DraftStore(Protocol):
+    """Draft records plus key reservations; state changes are conditional writes."""
+
+    def create(self, draft: Draft) -> None: ...
+
+    def get(self, draft_id: str) -> Draft | None: ...
+
+    def claim_confirmation(self, draft: Draft, now: datetime, until: datetime) -> bool:
+        """Take the right to confirm; False if another holds it or the draft is not pending."""
+        ...
+
+    def release_confirmation(self, draft: Draft) -> None: ...
+
+    def mark_confirmed(self, draft: Draft, now: datetime, key: str, etag: str) -> Draft: ...
+
+    def mark_discarded(self, draft: Draft, now: datetime) -> bool:
+        """Pending → discarded; False if it is not pending or a confirm is under way."""
+        ...
+
+    def mark_expired(self, draft: Draft, now: datetime) -> bool: ...
+
+    def expired(self, now: datetime, limit: int) -> list[Draft]: ...
+
+    def claim_key(self, key: str, record_id: str, now: datetime, until: datetime) -> bool: ...
+
+    def release_key(self, key: str, record_id: str) -> None: ...

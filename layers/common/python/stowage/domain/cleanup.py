@@ -1,0 +1,96 @@
+"""The scheduled cleanup: everything that expires is removed, nothing else is touched.
+
+- Upload sessions idle past their expiry: the multipart upload is aborted in S3,
+  then the session is marked `expired` and its key reservation released.
+- Drafts pending past their lifetime: their objects are deleted, 1,000 keys a
+  DeleteObjects call, then their records are marked `expired`.
+The files bucket's stored files are never deleted here. Whatever fails is counted
+and left as it was, so the next run retries it. Objects no record leads to (a
+failed delete after a confirm or discard) are left to the drafts bucket's
+lifecycle rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import batched
+
+from stowage.domain.clock import utc_now
+from stowage.domain.ports import DraftStore, ObjectStore, ObjectSweeper, SessionStore
+from stowage.errors import StowageError
+
+DELETE_BATCH = 1000
+"""S3's most keys per DeleteObjects call."""
+
+
+@dataclass(frozen=True)
+class CleanupRules:
+    max_records: int = 10_000
+    """Records handled per run and kind; the rest wait for the next run."""
+
+
+@dataclass
+class CleanupReport:
+    uploads_aborted: int = 0
+    uploads_failed: int = 0
+    drafts_deleted: int = 0
+    drafts_failed: int = 0
+
+
+class CleanupService:
+    def __init__(
+        self,
+        sessions: SessionStore,
+        drafts: DraftStore,
+        files: ObjectStore,
+        draft_objects: ObjectSweeper,
+        rules: CleanupRules,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.drafts = drafts
+        self.files = files
+        self.draft_objects = draft_objects
+        self.rules = rules
+        self.clock = clock
+
+    def run(self) -> CleanupReport:
+        now, report = self.clock(), CleanupReport()
+        self.expire_uploads(now, report)
+        self.expire_drafts(now, report)
+        return report
+
+    def expire_uploads(self, now: datetime, report: CleanupReport) -> None:
+        for session in self.sessions.expired(now, self.rules.max_records):
+            if _leased(session.completing_until, now):
+                continue  # a completion under way finishes or gives its lease up first
+            try:
+                self.files.abort_multipart(session.key, session.s3_upload_id)
+                if self.sessions.mark_expired(session, now):
+                    self.sessions.release_key(session.key, session.upload_id)
+                    report.uploads_aborted += 1
+            except StowageError:
+                report.uploads_failed += 1
+
+    def expire_drafts(self, now: datetime, report: CleanupReport) -> None:
+        expired = self.drafts.expired(now, self.rules.max_records)
+        free = [d for d in expired if not _leased(d.completing_until, now)]
+        for batch in batched(free, DELETE_BATCH, strict=False):
+            failed = self._delete_objects([d.object_key for d in batch])
+            report.drafts_failed += len(failed)
+            for draft in batch:
+                if draft.object_key not in failed and self.drafts.mark_expired(draft, now):
+                    report.drafts_deleted += 1
+
+    def _delete_objects(self, keys: list[str]) -> set[str]:
+        """Delete in one call; answers the keys that are still there."""
+        try:
+            return set(self.draft_objects.delete_many(keys))
+        except StowageError:
+            return set(keys)
+
+
+def _leased(until: datetime | None, now: datetime) -> bool:
+    return until is not None and until > now

@@ -1,0 +1,268 @@
+"""Two-stage uploads: a presigned POST into the drafts bucket, an optional preview,
+then confirm (copy into the files bucket under the final key) or discard.
+
+A draft only moves forward: pending → confirmed | discarded | expired. Confirm
+records the file before it deletes the draft object, so a crash at any point
+leaves either a draft to confirm again or a confirmed file; never neither.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from stowage.domain.categories import category_for, content_type_for
+from stowage.domain.clock import utc_now
+from stowage.domain.draft import Draft
+from stowage.domain.identity import resolve_owner
+from stowage.domain.keys import check_file_name, content_disposition
+from stowage.domain.naming import choose_key
+from stowage.domain.ports import DraftObjects, DraftStore, FileStore
+from stowage.domain.stored import new_object
+from stowage.domain.waiting import Patience, answer_when_free
+from stowage.errors import (
+    DraftConfirmedError,
+    DraftConfirmingError,
+    DraftExpiredError,
+    DraftNotFoundError,
+    DraftNotUploadedError,
+    FileTooLargeError,
+    SizeMismatchError,
+    StorageError,
+)
+from stowage.models.drafts import (
+    ConfirmDraftResponse,
+    CreateDraftRequest,
+    CreateDraftResponse,
+    DiscardDraftResponse,
+    DraftStatusResponse,
+    PresignedPost,
+)
+from stowage.models.files import DownloadLinkResponse
+from stowage.models.identity import Caller
+from stowage.units import MAX_SINGLE_REQUEST_SIZE
+
+DRAFT_ID = re.compile(r"^dr_[A-Za-z0-9_-]{16,64}$")
+DRAFTS_PREFIX = "drafts/"
+
+
+def new_draft_id() -> str:
+    return f"dr_{secrets.token_urlsafe(18)}"
+
+
+@dataclass(frozen=True)
+class DraftRules:
+    """The knobs of the draft life cycle, from configuration."""
+
+    upload_ttl: timedelta
+    lifetime: timedelta
+    url_ttl: int
+    max_file_size: int
+    confirm_lease: timedelta = timedelta(seconds=60)
+    patience: Patience = field(default_factory=Patience)
+
+
+class DraftService:
+    """Every draft route is one method here; the handlers only parse and answer."""
+
+    def __init__(
+        self,
+        drafts: DraftStore,
+        objects: DraftObjects,
+        files: FileStore,
+        rules: DraftRules,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = new_draft_id,
+    ) -> None:
+        self.drafts = drafts
+        self.objects = objects
+        self.files = files
+        self.rules = rules
+        self.clock = clock
+        self.new_id = new_id
+
+    # --- upload-url -------------------------------------------------------------------
+    def create_draft(self, caller: Caller, request: CreateDraftRequest) -> CreateDraftResponse:
+        owner = resolve_owner(caller, request.user_id, request.role)
+        name = check_file_name(request.file_name)
+        self._check_size(caller, request.size)
+        now, draft_id = self.clock(), self.new_id()
+        draft = Draft(
+            draft_id=draft_id,
+            client_id=owner.client_id,
+            key_prefix=owner.key_prefix,
+            role=owner.role,
+            user_id=owner.user_id,
+            file_name=name,
+            content_type=content_type_for(name, request.content_type),
+            size=request.size,
+            overwrite=request.overwrite,
+            object_key=f"{DRAFTS_PREFIX}{draft_id}",
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.rules.lifetime,
+        )
+        self.drafts.create(draft)
+        ttl = self.rules.upload_ttl
+        form = self.objects.presign_post(
+            draft.object_key, draft.content_type, draft.size, int(ttl.total_seconds())
+        )
+        upload = PresignedPost(url=form.url, fields=form.fields, expires_at=now + ttl)
+        return CreateDraftResponse(draft_id=draft_id, upload=upload, expires_at=draft.expires_at)
+
+    def _check_size(self, caller: Caller, size: int) -> None:
+        limit = min(caller.max_file_size, self.rules.max_file_size)
+        if size > limit:
+            raise FileTooLargeError(
+                f"size {size} is over this client's limit of {limit} bytes", field="size"
+            )
+        if size > MAX_SINGLE_REQUEST_SIZE:
+            raise FileTooLargeError(
+                f"drafts hold at most {MAX_SINGLE_REQUEST_SIZE} bytes; "
+                "use a multipart upload (POST /v1/uploads) for larger files",
+                field="size",
+            )
+
+    # --- status and preview -----------------------------------------------------------
+    def get_status(self, caller: Caller, draft_id: str) -> DraftStatusResponse:
+        draft = self._owned(caller, draft_id)
+        status = draft.status_at(self.clock())
+        uploaded = status == "pending" and self.objects.head(draft.object_key) is not None
+        return DraftStatusResponse(
+            draft_id=draft.draft_id,
+            status="uploaded" if uploaded else status,
+            file_name=draft.file_name,
+            content_type=draft.content_type,
+            size=draft.size,
+            user_id=draft.user_id,
+            role=draft.role,
+            key=draft.key,
+            created_at=draft.created_at,
+            updated_at=draft.updated_at,
+            expires_at=draft.expires_at,
+        )
+
+    def preview_link(self, caller: Caller, draft_id: str) -> DownloadLinkResponse:
+        """A presigned GET of the draft's bytes (of the file, once confirmed)."""
+        now = self.clock()
+        draft = self._owned(caller, draft_id)
+        ttl = self.rules.url_ttl
+        disposition = content_disposition(draft.file_name)
+        if draft.status == "confirmed" and draft.key:
+            url = self.files.presign_get(draft.key, ttl, disposition)
+        else:
+            _raise_for_state(draft, now)
+            if self.objects.head(draft.object_key) is None:
+                raise DraftNotUploadedError("nothing was uploaded to this draft yet")
+            url = self.objects.presign_get(draft.object_key, ttl, disposition)
+        return DownloadLinkResponse(url=url, expires_at=now + timedelta(seconds=ttl))
+
+    # --- confirm ----------------------------------------------------------------------
+    def confirm(self, caller: Caller, draft_id: str) -> ConfirmDraftResponse:
+        """Confirm once, however many callers race: one takes a lease and copies, the
+        others wait for its answer (or take over if its lease runs out)."""
+        return answer_when_free(
+            lambda: self._try_confirm(caller, draft_id),
+            self.rules.patience,
+            lambda: DraftConfirmingError("the draft is being confirmed; retry shortly"),
+        )
+
+    def _try_confirm(self, caller: Caller, draft_id: str) -> ConfirmDraftResponse | None:
+        now = self.clock()
+        draft = self._owned(caller, draft_id)
+        if draft.status == "confirmed":
+            return _confirmed_answer(draft)
+        _raise_for_state(draft, now)
+        if draft.completing_until is not None and draft.completing_until > now:
+            return None
+        self._check_uploaded(draft)
+        if not self.drafts.claim_confirmation(draft, now, now + self.rules.confirm_lease):
+            return None
+        try:
+            key, etag = self._copy_to_files(draft, now)
+        except StorageError:
+            self.drafts.release_confirmation(draft)
+            raise
+        confirmed = self.drafts.mark_confirmed(draft, self.clock(), key, etag)
+        self._delete_draft_object(draft)
+        return _confirmed_answer(confirmed)
+
+    def _check_uploaded(self, draft: Draft) -> None:
+        info = self.objects.head(draft.object_key)
+        if info is None:
+            raise DraftNotUploadedError("nothing was uploaded to this draft yet")
+        if info.size != draft.size:
+            raise SizeMismatchError(
+                f"the draft holds {info.size} bytes, not the {draft.size} declared; upload it again"
+            )
+
+    def _copy_to_files(self, draft: Draft, now: datetime) -> tuple[str, str]:
+        key = choose_key(
+            self.files,
+            self.drafts,
+            draft.owner,
+            (now, now + self.rules.confirm_lease * 2),
+            (category_for(draft.content_type), draft.file_name),
+            draft.draft_id,
+            overwrite=draft.overwrite,
+        )
+        new = new_object(key, draft.content_type, draft.owner, draft.draft_id, draft.file_name)
+        return key, self.files.copy_from(self.objects.bucket, draft.object_key, new)
+
+    def _delete_draft_object(self, draft: Draft) -> None:
+        # The file is safe in the files bucket; a draft object left behind by a failed
+        # delete is removed by the cleanup once its lifetime is over.
+        try:
+            self.objects.delete(draft.object_key)
+        except StorageError:
+            return
+
+    # --- discard ----------------------------------------------------------------------
+    def discard(self, caller: Caller, draft_id: str) -> DiscardDraftResponse:
+        """Discard and delete the draft's bytes. Discarding twice is fine."""
+        now = self.clock()
+        draft = self._owned(caller, draft_id)
+        if draft.status != "discarded":
+            _raise_for_discard(draft, now)
+            if not self.drafts.mark_discarded(draft, now):
+                latest = self._owned(caller, draft_id)
+                _raise_for_discard(latest, now)
+                if latest.status != "discarded":
+                    raise DraftConfirmingError("the draft changed meanwhile; retry")
+        self.objects.delete(draft.object_key)
+        return DiscardDraftResponse(draft_id=draft_id, status="discarded")
+
+    # --- shared checks ----------------------------------------------------------------
+    def _owned(self, caller: Caller, draft_id: str) -> Draft:
+        """The caller's draft, or 404, also for other clients' drafts."""
+        draft = self.drafts.get(draft_id) if DRAFT_ID.match(draft_id) else None
+        if draft is None or draft.client_id != caller.client_id:
+            raise DraftNotFoundError(f"no draft {draft_id!r}")
+        return draft
+
+
+def _raise_for_state(draft: Draft, now: datetime) -> None:
+    status = draft.status_at(now)
+    if status == "expired":
+        raise DraftExpiredError("the draft expired; create a new one")
+    if status == "discarded":
+        raise DraftExpiredError("the draft was discarded; create a new one")
+
+
+def _raise_for_discard(draft: Draft, now: datetime) -> None:
+    """Why a draft cannot be discarded now (nothing, if it is already discarded)."""
+    confirming = draft.completing_until is not None and draft.completing_until > now
+    if draft.status == "confirmed" or confirming:
+        raise DraftConfirmedError("the draft is confirmed or being confirmed")
+    if draft.status != "discarded":
+        _raise_for_state(draft, now)
+
+
+def _confirmed_answer(draft: Draft) -> ConfirmDraftResponse:
+    return ConfirmDraftResponse(
+        draft_id=draft.draft_id, key=draft.key or "", size=draft.size, status="confirmed"
+    )
