@@ -32,6 +32,7 @@ from stowage.errors import (
     FileTooLargeError,
     SizeMismatchError,
     StorageError,
+    StowageError,
 )
 from stowage.models.drafts import (
     ConfirmDraftResponse,
@@ -179,26 +180,31 @@ class DraftService:
         _raise_for_state(draft, now)
         if draft.completing_until is not None and draft.completing_until > now:
             return None
-        self._check_uploaded(draft)
+        if not self._uploaded(draft):
+            if self._owned(caller, draft_id) != draft:
+                return None  # confirmed (and its draft deleted) meanwhile: look again
+            raise DraftNotUploadedError("nothing was uploaded to this draft yet")
         if not self.drafts.claim_confirmation(draft, now, now + self.rules.confirm_lease):
             return None
         try:
             key, etag = self._copy_to_files(draft, now)
-        except StorageError:
-            self.drafts.release_confirmation(draft)
+            confirmed = self.drafts.mark_confirmed(draft, self.clock(), key, etag)
+        except StowageError:
+            self._release(draft)
             raise
-        confirmed = self.drafts.mark_confirmed(draft, self.clock(), key, etag)
         self._delete_draft_object(draft)
         return _confirmed_answer(confirmed)
 
-    def _check_uploaded(self, draft: Draft) -> None:
+    def _uploaded(self, draft: Draft) -> bool:
+        """Whether the draft's bytes are there; 409 if they are not what was declared."""
         info = self.objects.head(draft.object_key)
         if info is None:
-            raise DraftNotUploadedError("nothing was uploaded to this draft yet")
+            return False
         if info.size != draft.size:
             raise SizeMismatchError(
                 f"the draft holds {info.size} bytes, not the {draft.size} declared; upload it again"
             )
+        return True
 
     def _copy_to_files(self, draft: Draft, now: datetime) -> tuple[str, str]:
         key = choose_key(
@@ -212,6 +218,14 @@ class DraftService:
         )
         new = new_object(key, draft.content_type, draft.owner, draft.draft_id, draft.file_name)
         return key, self.files.copy_from(self.objects.bucket, draft.object_key, new)
+
+    def _release(self, draft: Draft) -> None:
+        """Give the lease back after a failure, so a retry need not wait for it to run out;
+        if even that fails, the lease runs out by itself."""
+        try:
+            self.drafts.release_confirmation(draft)
+        except StowageError:
+            return
 
     def _delete_draft_object(self, draft: Draft) -> None:
         # The file is safe in the files bucket; a draft object left behind by a failed
