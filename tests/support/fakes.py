@@ -204,3 +204,31 @@ class FakeClientStore:
 
     def list_all(self):  # type: ignore[no-untyped-def]
         return list(self.records.values())
+
+
+class FakeDraftStore:
+    """Draft records in a dict: what the cleanup reads and marks."""
+
+    def __init__(self) -> None:
+        from stowage.domain.draft import Draft
+
+        self.drafts: dict[str, Draft] = {}
+        self.lock = threading.Lock()
+
+    def create(self, draft) -> None:  # type: ignore[no-untyped-def]
+        self.drafts[draft.draft_id] = draft
+
+    def get(self, draft_id: str):  # type: ignore[no-untyped-def]
+        return self.drafts.get(draft_id)
+
+    def expired(self, now: datetime, limit: int):  # type: ignore[no-untyped-def]
+        pending = [d for d in self.drafts.values() if d.status == "pending" and d.expires_at < now]
+        return sorted(pending, key=lambda d: d.expires_at)[:limit]
+
+    def mark_expired(self, draft, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+        with self.lock:
+            current = self.drafts[draft.draft_id]
+            if current.status != "pending" or current.expires_at > now:
+                return False
+            self.drafts[draft.draft_id] = current.model_copy(update={"status": "expired"})
+            return True
