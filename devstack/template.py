@@ -8,10 +8,12 @@ Intrinsic functions are resolved with local stand-ins (fake ARNs, local names).
 from __future__ import annotations
 
 import base64
+import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,24 @@ class RouteSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """A Schedule (EventBridge rule) or ScheduleV2 (EventBridge Scheduler) event.
+
+    Locally every enabled schedule runs on one short dev interval, whatever its
+    expression; `rate_seconds` is what a rate() means once deployed (None for cron
+    and at, which are checked but not interpreted).
+    """
+
+    name: str
+    expression: str
+    enabled: bool
+    rate_seconds: int | None
+    arn: str  # the rule's or the schedule's, which EventBridge puts in `resources`
+    scheduler: bool = False  # ScheduleV2: EventBridge Scheduler sends the event
+    input: str | None = None  # Input JSON, sent instead of the Scheduled Event
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function as deployed: code, handler, environment and its routes."""
 
@@ -124,6 +144,7 @@ class FunctionSpec:
     memory_mb: int = 128
     # Folders (relative to the template) Lambda's runtime imports layers from.
     layer_paths: list[str] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -522,6 +543,93 @@ def _logical_id_of(node: Node, what: str) -> str:
     raise TemplateError(f"{what} must point at a resource of this template, got {node!r}")
 
 
+# ------------------------------------------------------------------ schedules
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*?,/#-]+")
+_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+
+
+def rate_seconds(expression: str) -> int:
+    """`rate(5 minutes)` -> 300, by EventBridge's rules: a whole number of at least 1,
+    a singular unit for 1 and a plural one above (rate(1 hours) fails on deploy)."""
+    match = _RATE.fullmatch(expression)
+    if match is None:
+        raise TemplateError(f"{expression!r} is not rate(N minute(s)|hour(s)|day(s))")
+    value, unit = int(match.group(1)), match.group(2)
+    singular = unit.removesuffix("s")
+    if value < 1:
+        raise TemplateError(f"{expression!r}: a rate must be at least 1")
+    if (value == 1) != (unit == singular):
+        wanted = singular if value == 1 else f"{singular}s"
+        raise TemplateError(f"{expression!r}: EventBridge only accepts rate({value} {wanted})")
+    return value * _UNIT_SECONDS[singular]
+
+
+def check_cron(expression: str) -> None:
+    """Six fields (minutes hours day-of-month month day-of-week year), one of the two
+    day fields `?` and the other not, as EventBridge requires."""
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if len(fields) != 6 or not all(map(_CRON_FIELD.fullmatch, fields)):
+        raise TemplateError(
+            f"{expression!r}: cron needs six fields: "
+            "minutes hours day-of-month month day-of-week year"
+        )
+    if (fields[2] == "?") == (fields[4] == "?"):
+        raise TemplateError(f"{expression!r}: exactly one of day-of-month and day-of-week is ?")
+
+
+def check_at(expression: str) -> None:
+    """A one-time schedule: `at(2026-01-31T12:00:00)`."""
+    try:
+        datetime.strptime(expression.removeprefix("at(").removesuffix(")"), "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        raise TemplateError(f"{expression!r}: at() needs yyyy-mm-ddThh:mm:ss") from None
+
+
+def schedule_rate(expression: str, scheduler: bool = False) -> int | None:
+    """Seconds between runs for rate(); cron() (and at() for the Scheduler) are
+    checked and give None."""
+    if expression.startswith("rate("):
+        return rate_seconds(expression)
+    if expression.startswith("cron(") and expression.endswith(")"):
+        check_cron(expression)
+        return None
+    if scheduler and expression.startswith("at(") and expression.endswith(")"):
+        check_at(expression)
+        return None
+    kinds = "rate(...), cron(...) or at(...)" if scheduler else "rate(...) or cron(...)"
+    raise TemplateError(f"{expression!r} is not a schedule expression: use {kinds}")
+
+
+def _schedule_enabled(enabled: Node, state: Node, where: str) -> bool:
+    """`Enabled: true|false` or `State: ENABLED|DISABLED`; SAM refuses both at once."""
+    if enabled is not None and state is not None:
+        raise TemplateError(f"{where}: Enabled and State cannot both be set")
+    if state is not None:
+        if state not in _STATES:
+            raise TemplateError(f"{where}: State {state!r} is not one of {', '.join(_STATES)}")
+        return bool(state != "DISABLED")
+    text = "true" if enabled is None else _scalar_text(enabled).lower()
+    if text not in ("true", "false"):
+        raise TemplateError(f"{where}: Enabled must be true or false, got {enabled!r}")
+    return text == "true"
+
+
+def _schedule_input(value: Node, where: str) -> str | None:
+    """Input is JSON text (a Lambda target refuses anything else)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TemplateError(f"{where}: Input must be JSON text, got {value!r}")
+    try:
+        json.loads(value)
+    except ValueError as error:
+        raise TemplateError(f"{where}: Input is not JSON ({error})") from None
+    return value
+
+
 # --------------------------------------------------------------- spec building
 
 IMPLICIT_API = "ServerlessHttpApi"  # SAM's name for the API events create without ApiId
@@ -574,6 +682,7 @@ class _Builder:
             timeout_seconds=int(_text(resolve(props.get("Timeout", 3)))),
             memory_mb=int(_text(resolve(props.get("MemorySize", 128)))),
             layer_paths=[path for path in map(self.layer_path, props.get("Layers") or []) if path],
+            schedules=self.schedules(logical_id, props.get("Events") or {}),
         )
 
     def routes(
@@ -601,6 +710,53 @@ class _Builder:
         if path is None and method is None:
             return RouteSpec("ANY", "$default", authorizer)
         return RouteSpec(str(method or "ANY").upper(), str(path), authorizer)
+
+    def schedules(self, logical_id: str, events: Mapping[str, Node]) -> list[ScheduleSpec]:
+        """The function's Schedule and ScheduleV2 events."""
+        return [
+            self.schedule(logical_id, name, event.get("Properties") or {}, event["Type"])
+            for name, event in events.items()
+            if event.get("Type") in ("Schedule", "ScheduleV2")
+        ]
+
+    def schedule(
+        self, logical_id: str, event_name: str, props: Mapping[str, Node], kind: str
+    ) -> ScheduleSpec:
+        """One schedule; only the properties used here are resolved (a DeadLetterConfig
+        may hold intrinsics that are not emulated)."""
+        where = f"{logical_id} event {event_name}"
+        scheduler = kind == "ScheduleV2"
+
+        def value(key: str) -> Node:
+            return self.resolver.resolve(props.get(key))
+
+        key = "ScheduleExpression" if scheduler else "Schedule"
+        expression = value(key)
+        if not isinstance(expression, str):
+            raise TemplateError(f"{where}: {key} must be a text expression, got {expression!r}")
+        try:
+            rate = schedule_rate(expression, scheduler)
+        except TemplateError as error:
+            raise TemplateError(f"{where}: {error}") from None
+        name = value("Name")
+        if name is None:  # CloudFormation would add a random suffix; local names are fixed
+            name = f"{self.resolver.stack_name}-{logical_id}{event_name}"
+        return ScheduleSpec(
+            name=event_name,
+            expression=expression,
+            enabled=_schedule_enabled(value("Enabled"), value("State"), where),
+            rate_seconds=rate,
+            arn=self.schedule_arn(_text(name), value("GroupName"), scheduler),
+            scheduler=scheduler,
+            input=_schedule_input(value("Input"), where),
+        )
+
+    def schedule_arn(self, name: str, group: Node, scheduler: bool) -> str:
+        """A rule's ARN, or a Scheduler schedule's (in its group, `default` unless named)."""
+        if scheduler:
+            group_name = "default" if group is None else _text(group)
+            return self.resolver.arn_prefix("scheduler") + f"schedule/{group_name}/{name}"
+        return self.resolver.arn_prefix("events") + f"rule/{name}"
 
     def layer_path(self, node: Node) -> str | None:
         """Where a layer's modules land on /opt/python; published ARNs are skipped.
