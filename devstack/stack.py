@@ -2,6 +2,7 @@
 
 with LocalStack() as stack:
     requests.get(f"{stack.url}/health")
+    stack.invoke("Cleanup")
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 from devstack import aws
 from devstack.gateway import Gateway
 from devstack.runtime import log
+from devstack.schedule import Scheduler, default_event
 from devstack.template import StackSpec, TemplateError, load_template
 
 if TYPE_CHECKING:
@@ -46,17 +48,22 @@ class LocalStack:
         *,
         template: Path | None = None,
         dev_identity: Mapping[str, Any] | None = None,
+        schedule_seconds: float | None = None,
     ) -> None:
+        """`schedule_seconds`: fire every enabled schedule of the template this often
+        (EventBridge's stand-in); None, the default, fires nothing."""
         self.root = root
         self.template = template or root / "template.yaml"
         self.port, self.s3_port = port, s3_port
         self.parameter_overrides = dict(parameter_overrides or {})
         self.seed = seed
         self.dev_identity = dev_identity
+        self.schedule_seconds = schedule_seconds
         self._spec: StackSpec | None = None
         self._moto: aws.MotoServer | None = None
         self._gateway: Gateway | None = None
         self._api_key: str | None = None
+        self._scheduler: Scheduler | None = None
 
     # -- lifecycle
 
@@ -83,14 +90,22 @@ class LocalStack:
         self._gateway = Gateway(spec, endpoint, self.port, self.dev_identity)
         self._gateway.start()
         self._api_key = self.seed(self) if self.seed else DEV_API_KEY
+        if self.schedule_seconds is not None:  # after the seed: runs see a seeded stack
+            self._scheduler = Scheduler(spec, self._gateway.functions.invoke, self.schedule_seconds)
+            self._scheduler.start()
         log(f"API on {self.url}, S3 and DynamoDB on {endpoint}")
 
     def stop(self) -> None:
-        """Stop both servers, join threads, free ports; safe to call twice."""
-        gateway, moto = self._gateway, self._moto
-        self._gateway = self._moto = None
+        """Stop the scheduler, then both servers; join threads, free ports; safe twice.
+
+        The scheduler goes first: a run in flight still has its environment and moto.
+        """
+        scheduler, gateway, moto = self._scheduler, self._gateway, self._moto
+        self._scheduler, self._gateway, self._moto = None, None, None
         self._api_key = None
         try:
+            if scheduler is not None:
+                scheduler.stop()
             if gateway is not None:
                 gateway.stop()
         finally:
@@ -143,6 +158,17 @@ class LocalStack:
         if self._api_key is None:
             raise RuntimeError("start the LocalStack first")
         return self._api_key
+
+    def invoke(self, logical_id: str, event: Any | None = None) -> Any:
+        """Run function `logical_id` once and return its answer, waiting up to its
+        Timeout as an asynchronous trigger does (no API Gateway 30 s limit).
+
+        Without an event it gets its first schedule's event (see schedule.default_event).
+        Raises InvocationError when the function fails, TemplateError for an unknown id.
+        """
+        function = self.spec.function(logical_id)
+        event = default_event(function, self.spec) if event is None else event
+        return self._running_gateway().functions.invoke(logical_id, event)
 
     def client(self, service: str) -> Any:
         """A boto3 client of any service on the local endpoint, fake credentials."""
