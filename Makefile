@@ -17,7 +17,7 @@ SAM_PATH := $(dir $(PY313)):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install admin dev test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
+.PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ install: $(VENV)/.synced $(SAM)  ## install every dependency from the lock files
 
 dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 	$(BIN)/python -m devstack
+
+cleanup: $(VENV)/.synced  ## run the Cleanup function once against the running make dev stack
+	$(BIN)/python -m devstack invoke Cleanup
 
 test: lint typecheck validate  ## lint, type-check, validate the template, run every test
 	$(BIN)/pytest -q

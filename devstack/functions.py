@@ -77,3 +77,14 @@ class LocalFunctions:
                 if folder not in sys.path:
                     sys.path.append(folder)
                     self.added_paths.append(folder)
+
+
+def invoke_once(stack: StackSpec, aws_endpoint: str, logical_id: str, event: Any) -> Any:
+    """Run one function once in this process, its AWS clients on `aws_endpoint`
+    (a running stack's moto), with the environment that stack gives its functions."""
+    functions = LocalFunctions(stack, aws_endpoint)
+    functions.open()
+    try:
+        return functions.invoke(logical_id, event)
+    finally:
+        functions.close()
