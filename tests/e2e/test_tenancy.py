@@ -49,13 +49,19 @@ def tenants(stack_api: Api) -> dict[str, Any]:
     ]:
         open_upload = api.init(size=1, **extra).json()
         done = api.upload(b"secret of " + name.encode(), **extra)
-        owned[name] = {"api": api, "upload": open_upload["upload_id"], "file": done["key"]}
+        draft = api.draft(b"draft of " + name.encode(), **extra)["draft_id"]
+        owned[name] = {
+            "api": api,
+            "upload": open_upload["upload_id"],
+            "file": done["key"],
+            "draft": draft,
+        }
     return owned
 
 
 def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], requests.Response]]:
     """How `other` would touch `target`'s resources, per route of the template."""
-    upload, key = target["upload"], target["file"]
+    upload, key, draft = target["upload"], target["file"], target["draft"]
     return {
         "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
             "POST", f"/v1/uploads/{upload}/parts", json={"part_numbers": [1]}
@@ -64,14 +70,24 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], reque
         "POST /v1/uploads/{upload_id}/complete": lambda: other.complete(upload),
         "DELETE /v1/uploads/{upload_id}": lambda: other.call("DELETE", f"/v1/uploads/{upload}"),
         "GET /v1/files/{key+}": lambda: other.download(key),
+        "GET /v1/drafts/{draft_id}": lambda: other.call("GET", f"/v1/drafts/{draft}"),
+        "GET /v1/drafts/{draft_id}/content": lambda: other.call(
+            "GET", f"/v1/drafts/{draft}/content"
+        ),
+        "POST /v1/drafts/{draft_id}/confirm": lambda: other.call(
+            "POST", f"/v1/drafts/{draft}/confirm"
+        ),
+        "DELETE /v1/drafts/{draft_id}": lambda: other.call("DELETE", f"/v1/drafts/{draft}"),
     }
 
 
-def snapshot(target: dict[str, Any]) -> tuple[Any, bytes]:
+def snapshot(target: dict[str, Any]) -> tuple[Any, bytes, Any, bytes]:
     api = target["api"]
     status = api.status(target["upload"])
     data = requests.get(api.download(target["file"]).headers["Location"], timeout=30).content
-    return status, data
+    draft = api.call("GET", f"/v1/drafts/{target['draft']}").json()
+    preview = api.call("GET", f"/v1/drafts/{target['draft']}/content").headers["Location"]
+    return status, data, draft, requests.get(preview, timeout=30).content
 
 
 PAIRS = [("a", "b"), ("b", "a"), ("a", "u1"), ("u1", "a"), ("u2", "b")]
@@ -86,7 +102,7 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         for route in function.routes
         if route.authorizer
     }
-    collection_routes = {"POST /v1/uploads", "GET /v1/uploads"}
+    collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts"}
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)
     assert routes - collection_routes == set(calls), "a route lacks a tenancy check"
@@ -96,7 +112,8 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         answer = call()
         # Then it is as if nothing were there
         assert answer.status_code == 404, (route, answer.text)
-        assert answer.json()["error"]["code"] in {"UPLOAD_NOT_FOUND", "FILE_NOT_FOUND"}
+        codes = {"UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND"}
+        assert answer.json()["error"]["code"] in codes
     # And nothing changed for the owner
     assert snapshot(target) == before
 

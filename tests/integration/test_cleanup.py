@@ -15,8 +15,8 @@ from stowage.models.identity import Caller
 from stowage.models.uploads import InitUploadRequest
 from stowage.wiring import build_cleanup_service, build_draft_service, build_upload_service
 from tests.integration.conftest import LambdaContext, load_handler
-from tests.support.fakes import FakeDraftStore
 from tests.support.events import ROOT
+from tests.support.fakes import FakeDraftStore
 
 NOW = datetime.now(UTC)
 DEV = Caller(client_id="dev", role="user", max_file_size=1 << 40)
@@ -51,7 +51,7 @@ def run_cleanup(moment: datetime = NOW) -> dict[str, int]:
     service = build_cleanup_service()
     service.clock = at(moment)
     report = service.run()
-    return {k: v for k, v in vars(report).items()}
+    return dict(vars(report))
 
 
 def draft_keys(bucket: str) -> set[str]:

@@ -55,6 +55,19 @@ class Api:
     def download(self, key: str, **params: Any) -> requests.Response:
         return self.call("GET", "/v1/files/" + quote(key), params=params)
 
+    def create_draft(self, **body: Any) -> requests.Response:
+        body.setdefault("file_name", unique_name(".txt"))
+        return self.call("POST", "/v1/drafts", json=body)
+
+    def draft(self, data: bytes, **body: Any) -> dict[str, Any]:
+        """A draft with its bytes POSTed straight to S3 through the presigned form."""
+        created = self.create_draft(size=len(data), **body)
+        assert created.status_code == 201, created.text
+        draft: dict[str, Any] = created.json()
+        answer = post_form(draft["upload"], data)
+        assert answer.status_code in (200, 201, 204), answer.text
+        return draft
+
     def upload(self, data: bytes, **body: Any) -> dict[str, Any]:
         """The whole flow: init, sign every part, PUT them, complete."""
         init = self.init(size=len(data), **body)
@@ -68,6 +81,13 @@ class Api:
         assert done.status_code == 200, done.text
         result: dict[str, Any] = done.json()
         return result
+
+
+def post_form(upload: dict[str, Any], data: bytes, name: str = "file") -> requests.Response:
+    """What a browser form does: the signed fields, then the file (multipart/form-data)."""
+    return requests.post(
+        upload["url"], data=upload["fields"], files={"file": (name, data)}, timeout=60
+    )
 
 
 def unique_name(suffix: str = ".bin") -> str:
