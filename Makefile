@@ -73,7 +73,7 @@ admin: $(VENV)/.synced  ## API clients: make admin ARGS="create-client NAME" (or
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli admin $(ARGS)
 
 bench: $(VENV)/.synced  ## print performance figures (bench/)
-	$(BIN)/python -m bench
+	PYTHONPATH=layers/common/python $(BIN)/python -m bench
 
 build: $(SAM)  ## sam build (arm64, no Docker needed)
 	PATH="$(SAM_PATH)" $(SAM) build --template template.yaml
