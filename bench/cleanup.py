@@ -15,28 +15,9 @@ from stowage import config
 from stowage.adapters.dynamodb import stored_fields, to_item
 from stowage.domain.draft import Draft
 from stowage.wiring import build_cleanup_service
+from tests.support.fakes import draft_record
 
 DRAFTS = int(os.environ.get("BENCH_DRAFTS", "10000"))
-
-
-def expired_draft(number: int, now: datetime) -> Draft:
-    created = now - timedelta(hours=25)
-    draft_id = f"dr_bench{number:020d}"
-    return Draft(
-        draft_id=draft_id,
-        client_id="bench",
-        key_prefix="",
-        role="user",
-        user_id="bench",
-        file_name=f"{number}.bin",
-        content_type="application/octet-stream",
-        size=1,
-        object_key=f"drafts/{draft_id}",
-        status="pending",
-        created_at=created,
-        updated_at=created,
-        expires_at=created + timedelta(hours=24),
-    )
 
 
 def seed_drafts(stack: LocalStack, drafts: list[Draft]) -> None:
@@ -61,7 +42,10 @@ def count_calls(client: Any, calls: Counter[str]) -> None:
 def report() -> None:
     now = datetime.now(UTC)
     with LocalStack(port=0, s3_port=0) as stack:
-        seed_drafts(stack, [expired_draft(n, now) for n in range(DRAFTS)])
+        seed_drafts(
+            stack,
+            [draft_record(f"dr_bench{n:020d}", now - timedelta(hours=25)) for n in range(DRAFTS)],
+        )
         config.clear_settings()  # the stack set the functions' environment just now
         service = build_cleanup_service()
         calls: Counter[str] = Counter()

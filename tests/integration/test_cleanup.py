@@ -9,14 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
-from stowage.domain.draft import Draft
 from stowage.models.drafts import CreateDraftRequest
 from stowage.models.identity import Caller
 from stowage.models.uploads import InitUploadRequest
 from stowage.wiring import build_cleanup_service, build_draft_service, build_upload_service
 from tests.integration.conftest import LambdaContext, load_handler
 from tests.support.events import ROOT
-from tests.support.fakes import FakeDraftStore
+from tests.support.fakes import FakeDraftStore, draft_record
 
 NOW = datetime.now(UTC)
 DEV = Caller(client_id="dev", role="user", max_file_size=1 << 40)
@@ -124,7 +123,7 @@ def test_2500_expired_drafts_cost_three_delete_objects_calls(stack, drafts_bucke
     service.drafts = FakeDraftStore()
     s3 = boto3.client("s3")
     for number in range(2500):
-        draft = _draft(f"dr_bulk{number:020d}", NOW - timedelta(hours=25))
+        draft = draft_record(f"dr_bulk{number:020d}", NOW - timedelta(hours=25))
         service.drafts.create(draft)
         s3.put_object(Bucket=drafts_bucket, Key=draft.object_key, Body=b"x")
     calls: list[int] = []
@@ -174,21 +173,3 @@ def test_the_handler_takes_the_scheduled_event_and_reports_counts(stack, drafts_
         "drafts_deleted": 1,
         "drafts_failed": 0,
     }
-
-
-def _draft(draft_id: str, created: datetime) -> Draft:
-    return Draft(
-        draft_id=draft_id,
-        client_id="dev",
-        key_prefix="",
-        role="user",
-        user_id="dev",
-        file_name="x.bin",
-        content_type="application/octet-stream",
-        size=1,
-        object_key=f"drafts/{draft_id}",
-        status="pending",
-        created_at=created,
-        updated_at=created,
-        expires_at=created + timedelta(hours=24),
-    )

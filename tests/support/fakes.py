@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stowage.domain.ports import NewObject, ObjectInfo, SessionPage, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
@@ -232,3 +232,24 @@ class FakeDraftStore:
                 return False
             self.drafts[draft.draft_id] = current.model_copy(update={"status": "expired"})
             return True
+
+
+def draft_record(draft_id: str, created: datetime, lifetime: timedelta = timedelta(hours=24)):  # type: ignore[no-untyped-def]
+    """A pending one-byte draft created at `created`, as the table would hold it."""
+    from stowage.domain.draft import Draft
+
+    return Draft(
+        draft_id=draft_id,
+        client_id="dev",
+        key_prefix="",
+        role="user",
+        user_id="dev",
+        file_name=f"{draft_id}.bin",
+        content_type="application/octet-stream",
+        size=1,
+        object_key=f"drafts/{draft_id}",
+        status="pending",
+        created_at=created,
+        updated_at=created,
+        expires_at=created + lifetime,
+    )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
 from stowage.domain.draft import Draft
-from stowage.domain.identity import resolve_owner
+from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, content_disposition
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import DraftObjects, DraftStore, FileStore
@@ -116,11 +116,7 @@ class DraftService:
         return CreateDraftResponse(draft_id=draft_id, upload=upload, expires_at=draft.expires_at)
 
     def _check_size(self, caller: Caller, size: int) -> None:
-        limit = min(caller.max_file_size, self.rules.max_file_size)
-        if size > limit:
-            raise FileTooLargeError(
-                f"size {size} is over this client's limit of {limit} bytes", field="size"
-            )
+        check_size(caller, size, self.rules.max_file_size)
         if size > MAX_SINGLE_REQUEST_SIZE:
             raise FileTooLargeError(
                 f"drafts hold at most {MAX_SINGLE_REQUEST_SIZE} bytes; "

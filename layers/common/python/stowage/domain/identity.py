@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stowage.domain.keys import owner_prefix
-from stowage.errors import ForbiddenError
+from stowage.errors import FileTooLargeError, ForbiddenError
 from stowage.models.identity import Caller, Owner
 
 
@@ -38,3 +38,12 @@ def key_is_visible(caller: Caller, key: str) -> bool:
         user_id=caller.client_id,
     )
     return key.startswith(owner_prefix(own))
+
+
+def check_size(caller: Caller, size: int, service_limit: int) -> None:
+    """413 when a file is over the client's own limit or the service's."""
+    limit = min(caller.max_file_size, service_limit)
+    if size > limit:
+        raise FileTooLargeError(
+            f"size {size} is over this client's limit of {limit} bytes", field="size"
+        )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
-from stowage.domain.identity import resolve_owner
+from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name
 from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
@@ -24,7 +24,6 @@ from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
 from stowage.domain.waiting import Patience, answer_when_free
 from stowage.errors import (
-    FileTooLargeError,
     InvalidFieldError,
     SizeMismatchError,
     StowageError,
@@ -92,7 +91,7 @@ class UploadService:
     def init_upload(self, caller: Caller, request: InitUploadRequest) -> InitUploadResponse:
         owner = resolve_owner(caller, request.user_id, request.role)
         name = check_file_name(request.file_name)
-        self._check_size(caller, request.size)
+        check_size(caller, request.size, self.rules.max_file_size)
         plan = plan_parts(request.size, request.part_size, self.rules.default_part_size)
         content_type = content_type_for(name, request.content_type)
         now, upload_id = self.clock(), self.new_id()
@@ -128,13 +127,6 @@ class UploadService:
         )
         self._record_or_abort(session)
         return InitUploadResponse(**_init_fields(session))
-
-    def _check_size(self, caller: Caller, size: int) -> None:
-        limit = min(caller.max_file_size, self.rules.max_file_size)
-        if size > limit:
-            raise FileTooLargeError(
-                f"size {size} is over this client's limit of {limit} bytes", field="size"
-            )
 
     def _record_or_abort(self, session: UploadSession) -> None:
         """Never leave a multipart upload in S3 that no session knows about."""
