@@ -1,5 +1,6 @@
 """GET /v1/files/{key+}: 302 to a presigned GET of one of the caller's files,
-or `?redirect=false` for the link as JSON."""
+`?redirect=false` for the link as JSON, `?info=true` for its metadata.
+HEAD /v1/files/{key+}: 200 if the caller has that file, 404 if not."""
 
 from typing import Annotated, Any
 
@@ -16,11 +17,33 @@ app = create_app()
 service = build_file_service()
 
 
-# HTTP APIs hand over the key already percent-decoded, slashes and all ({key+}).
+def requested_key() -> str:
+    # HTTP APIs hand over the key already percent-decoded, slashes and all ({key+}).
+    key: str = app.current_event.path_parameters["key"]
+    return key
+
+
 @app.get("/v1/files/.+")
-def download(redirect: Annotated[bool, Query()] = True) -> Response[str]:
-    key = app.current_event.path_parameters["key"]
-    return link_response(service.download_link(current_caller(app), key), redirect=redirect)
+def download(
+    redirect: Annotated[bool, Query()] = True, info: Annotated[bool, Query()] = False
+) -> Response[str]:
+    caller, key = current_caller(app), requested_key()
+    if info:
+        answer = service.describe(caller, key)
+        return Response(200, "application/json", answer.model_dump_json())
+    return link_response(service.download_link(caller, key), redirect=redirect)
+
+
+@app.head("/v1/files/.+")
+def exists() -> Response[str]:
+    found = service.describe(current_caller(app), requested_key())
+    headers = {
+        "ETag": found.etag,
+        "Last-Modified": found.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "X-Stowage-Size": str(found.size),
+        "X-Stowage-Content-Type": found.content_type,
+    }
+    return Response(200, "application/json", "", headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

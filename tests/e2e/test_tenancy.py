@@ -70,6 +70,8 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], reque
         "POST /v1/uploads/{upload_id}/complete": lambda: other.complete(upload),
         "DELETE /v1/uploads/{upload_id}": lambda: other.call("DELETE", f"/v1/uploads/{upload}"),
         "GET /v1/files/{key+}": lambda: other.download(key),
+        "HEAD /v1/files/{key+}": lambda: _as_json_404(other.call("HEAD", "/v1/files/" + key)),
+        "DELETE /v1/files/{key+}": lambda: other.call("DELETE", "/v1/files/" + key),
         "GET /v1/drafts/{draft_id}": lambda: other.call("GET", f"/v1/drafts/{draft}"),
         "GET /v1/drafts/{draft_id}/content": lambda: other.call(
             "GET", f"/v1/drafts/{draft}/content"
@@ -79,6 +81,13 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], reque
         ),
         "DELETE /v1/drafts/{draft_id}": lambda: other.call("DELETE", f"/v1/drafts/{draft}"),
     }
+
+
+def _as_json_404(answer: requests.Response) -> requests.Response:
+    """A HEAD answer has no body: stand in the code its GET would give."""
+    if answer.status_code == 404 and not answer.content:
+        answer._content = b'{"error": {"code": "FILE_NOT_FOUND"}}'
+    return answer
 
 
 def snapshot(target: dict[str, Any]) -> tuple[Any, bytes, Any, bytes]:
@@ -102,7 +111,7 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         for route in function.routes
         if route.authorizer
     }
-    collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts"}
+    collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts", "GET /v1/files"}
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)
     assert routes - collection_routes == set(calls), "a route lacks a tenancy check"
@@ -123,6 +132,9 @@ def test_collections_show_only_ones_own(tenants, owner, intruder):
     target, other = tenants[owner], tenants[intruder]["api"]
     listed = other.call("GET", "/v1/uploads", params={"limit": 1000}).json()["uploads"]
     assert target["upload"] not in {u["upload_id"] for u in listed}
+    for prefix in ("", target["file"]):
+        files = other.call("GET", "/v1/files", params={"prefix": prefix, "limit": 1000}).json()
+        assert target["file"] not in {f["key"] for f in files["files"]}
 
 
 def test_a_plain_client_cannot_name_another_user(tenants):

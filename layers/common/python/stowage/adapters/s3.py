@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from stowage.adapters.aws import error_code, translated
-from stowage.domain.ports import NewObject, ObjectInfo, PostForm, StoredPart
+from stowage.domain.ports import ListedObject, NewObject, ObjectInfo, PostForm, StoredPart
 from stowage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -145,6 +145,17 @@ class S3ObjectStore:
     def delete(self, key: str) -> None:
         with translated(StorageError, "deleting the file"):
             self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_after(self, prefix: str, after: str | None, limit: int) -> list[ListedObject]:
+        request = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": limit}
+        if after:
+            request["StartAfter"] = after
+        with translated(StorageError, "listing files"):
+            answer = self.client.list_objects_v2(**request)  # type: ignore[arg-type]
+        return [
+            ListedObject(o["Key"], o["Size"], o["ETag"], o["LastModified"])
+            for o in answer.get("Contents", [])
+        ]
 
     def delete_many(self, keys: list[str]) -> list[str]:
         if not keys:

@@ -1,19 +1,35 @@
-"""Reading stored files: only the caller's own, and otherwise as if they did not exist."""
+"""Stored files: find, describe, list and delete the caller's own, and nothing else.
+
+A key outside the caller's corner of the bucket, or an object another client
+stored, answers 404 exactly like a key that does not exist.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stowage.domain.clock import utc_now
-from stowage.domain.identity import key_is_visible
+from stowage.domain.identity import key_is_visible, owner_of_key, visible_root
 from stowage.domain.keys import content_disposition, decode_name
-from stowage.domain.ports import ObjectInfo, ObjectStore
-from stowage.domain.stored import META_CLIENT, META_NAME
-from stowage.errors import StoredFileNotFoundError
-from stowage.models.files import DownloadLinkResponse
+from stowage.domain.ports import FileStore, ObjectInfo
+from stowage.domain.stored import META_CLIENT, META_NAME, META_SHA256
+from stowage.errors import InvalidFieldError, StoredFileNotFoundError
+from stowage.models.files import (
+    DeleteFileResponse,
+    DownloadLinkResponse,
+    FileInfoResponse,
+    FileListResponse,
+    FileOwner,
+    FileSummary,
+)
 from stowage.models.identity import Caller
+
+MAX_LIST_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -23,11 +39,16 @@ class FileRules:
 
 class FileService:
     def __init__(
-        self, storage: ObjectStore, rules: FileRules, clock: Callable[[], datetime] = utc_now
+        self,
+        storage: FileStore,
+        rules: FileRules,
+        clock: Callable[[], datetime] = utc_now,
+        on_delete: Callable[[Caller, str], None] | None = None,
     ) -> None:
         self.storage = storage
         self.rules = rules
         self.clock = clock
+        self.on_delete = on_delete
 
     def find_own(self, caller: Caller, key: str) -> ObjectInfo:
         """The object at `key` if the caller owns it; 404 for missing and foreign keys alike."""
@@ -44,3 +65,73 @@ class FileService:
         disposition = content_disposition(decode_name(name)) if name else None
         url = self.storage.presign_get(key, ttl, disposition)
         return DownloadLinkResponse(url=url, expires_at=self.clock() + timedelta(seconds=ttl))
+
+    def describe(self, caller: Caller, key: str) -> FileInfoResponse:
+        info = self.find_own(caller, key)
+        owner = owner_of_key(caller, key)
+        name = info.metadata.get(META_NAME)
+        return FileInfoResponse(
+            key=key,
+            size=info.size,
+            etag=info.etag,
+            content_type=info.content_type,
+            last_modified=info.last_modified,
+            sha256=info.metadata.get(META_SHA256),
+            original_name=decode_name(name) if name else None,
+            owner=FileOwner(client_id=caller.client_id, role=owner.role, user_id=owner.user_id),
+        )
+
+    def delete(self, caller: Caller, key: str) -> DeleteFileResponse:
+        self.find_own(caller, key)
+        self.storage.delete(key)
+        if self.on_delete is not None:
+            self.on_delete(caller, key)
+        return DeleteFileResponse(key=key, status="deleted")
+
+    def list_files(
+        self, caller: Caller, prefix: str, limit: int, cursor: str | None
+    ) -> FileListResponse:
+        """The caller's files under `prefix`, in key order (so by user, then day), `limit`
+        a page; a prefix outside the caller's corner lists nothing."""
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidFieldError(f"limit must be within 1..{MAX_LIST_LIMIT}", field="limit")
+        scope = _scope(visible_root(caller), prefix)
+        if scope is None:
+            return FileListResponse(files=[], next_cursor=None)
+        after = decode_file_cursor(cursor, scope) if cursor else None
+        listed = self.storage.list_after(scope, after, limit + 1)
+        page = listed[:limit]
+        more = len(listed) > limit
+        return FileListResponse(
+            files=[
+                FileSummary(key=o.key, size=o.size, etag=o.etag, last_modified=o.last_modified)
+                for o in page
+            ],
+            next_cursor=encode_file_cursor(page[-1].key) if more else None,
+        )
+
+
+def _scope(root: str, prefix: str) -> str | None:
+    """The narrower of the caller's root and the asked prefix; None if they are disjoint."""
+    if prefix.startswith(root):
+        return prefix
+    if root.startswith(prefix):
+        return root
+    return None
+
+
+def encode_file_cursor(last_key: str) -> str:
+    raw = json.dumps({"after": last_key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_file_cursor(cursor: str, scope: str) -> str:
+    """A cursor is only a position inside this listing; anything else is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = json.loads(raw).get("after")
+    except (binascii.Error, ValueError, UnicodeDecodeError, AttributeError) as exc:
+        raise InvalidFieldError("cursor is not valid", field="cursor") from exc
+    if not isinstance(after, str) or not after.startswith(scope):
+        raise InvalidFieldError("cursor is not valid", field="cursor")
+    return after

@@ -26,18 +26,35 @@ def resolve_owner(caller: Caller, user_id: str | None, role: str | None) -> Owne
     )
 
 
-def key_is_visible(caller: Caller, key: str) -> bool:
-    """Whether `key` lies in the caller's corner of the bucket (ownership is checked too)."""
+def visible_root(caller: Caller) -> str:
+    """Where the caller's corner of the bucket starts: its own user folder, or for an
+    `act_as` client everything under its key prefix ("" when it has none)."""
     if caller.act_as:
         prefix = caller.key_prefix.strip("/")
-        return not prefix or key.startswith(f"{prefix}/")
+        return f"{prefix}/" if prefix else ""
     own = Owner(
         client_id=caller.client_id,
         key_prefix=caller.key_prefix,
         role=caller.role,
         user_id=caller.client_id,
     )
-    return key.startswith(owner_prefix(own))
+    return owner_prefix(own)
+
+
+def key_is_visible(caller: Caller, key: str) -> bool:
+    """Whether `key` lies in the caller's corner of the bucket (ownership is checked too)."""
+    return key.startswith(visible_root(caller))
+
+
+def owner_of_key(caller: Caller, key: str) -> Owner:
+    """The role and user a visible key of the caller's belongs to (its first two segments
+    after the client's key prefix)."""
+    head = caller.key_prefix.strip("/")
+    rest = key[len(head) + 1 :] if head else key
+    role, user_id, *_ = [*rest.split("/", 2), "", ""]
+    return Owner(
+        client_id=caller.client_id, key_prefix=caller.key_prefix, role=role, user_id=user_id
+    )
 
 
 def check_size(caller: Caller, size: int, service_limit: int) -> None:

@@ -61,8 +61,20 @@ class ObjectStore(Protocol):
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str: ...
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
 class FileStore(ObjectStore, Protocol):
-    """The files bucket as confirmed drafts and deletions need it."""
+    """The files bucket as confirmed drafts, listings and deletions need it."""
+
+    def list_after(self, prefix: str, after: str | None, limit: int) -> list[ListedObject]:
+        """Up to `limit` objects under `prefix` whose keys sort after `after`, in key order."""
+        ...
 
     def copy_from(self, source_bucket: str, source_key: str, new: NewObject) -> str:
         """Copy an object (at most 5 GiB) in as `new`; answers the new object's ETag."""
