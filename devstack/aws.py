@@ -197,7 +197,7 @@ def _cors_rule(rule: dict[str, Node]) -> dict[str, Node]:
 
 
 def _put_lifecycle(s3: S3Client, bucket: BucketSpec) -> None:
-    """The lifecycle rules the template uses: aborts, expirations, prefixes."""
+    """The lifecycle rules the template uses: aborts, expirations, transitions, filters."""
     if bucket.lifecycle_rules:
         config: Any = {"Rules": [_lifecycle_rule(rule) for rule in bucket.lifecycle_rules]}
         s3.put_bucket_lifecycle_configuration(Bucket=bucket.name, LifecycleConfiguration=config)
@@ -206,8 +206,14 @@ def _put_lifecycle(s3: S3Client, bucket: BucketSpec) -> None:
 def _lifecycle_rule(rule: dict[str, Node]) -> dict[str, Node]:
     result: dict[str, Node] = {
         "Status": rule.get("Status", "Enabled"),
-        "Filter": {"Prefix": rule.get("Prefix", "")},
+        "Filter": _lifecycle_filter(rule),
     }
+    transitions = rule.get("Transitions") or []
+    if transitions:
+        result["Transitions"] = [
+            {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]}
+            for t in transitions
+        ]
     if "Id" in rule:
         result["ID"] = rule["Id"]
     abort = rule.get("AbortIncompleteMultipartUpload")
@@ -217,6 +223,17 @@ def _lifecycle_rule(rule: dict[str, Node]) -> dict[str, Node]:
     if "ExpirationInDays" in rule:
         result["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
     return result
+
+
+def _lifecycle_filter(rule: dict[str, Node]) -> dict[str, Node]:
+    """CloudFormation's Prefix and TagFilters, as the S3 API's Filter."""
+    tags = [{"Key": t["Key"], "Value": t["Value"]} for t in rule.get("TagFilters") or []]
+    prefix = rule.get("Prefix", "")
+    if not tags:
+        return {"Prefix": prefix}
+    if len(tags) == 1 and not prefix:
+        return {"Tag": tags[0]}
+    return {"And": {"Prefix": prefix, "Tags": tags}}
 
 
 def _put_encryption(s3: S3Client, bucket: BucketSpec) -> None:

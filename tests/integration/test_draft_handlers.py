@@ -136,6 +136,7 @@ def test_confirm_copies_to_the_final_key_and_deletes_the_draft(invoke, drafts_bu
         "key": key,
         "size": 1024,
         "status": "confirmed",
+        "deduplicated": False,
     }
     s3 = boto3.client("s3")
     head = s3.head_object(Bucket=bucket, Key=key)

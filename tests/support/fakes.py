@@ -53,11 +53,19 @@ class FakeSessionStore:
         with self.lock:
             self._replace(self.sessions[session.upload_id], completing_until=None)
 
-    def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession:
+    def mark_completed(
+        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+    ) -> UploadSession:
         with self.lock:
             current = self.sessions[session.upload_id]
+            moved = {"key": twin, "deduplicated": True} if twin else {}
             return self._replace(
-                current, status="completed", etag=etag, updated_at=now, completing_until=None
+                current,
+                status="completed",
+                etag=etag,
+                updated_at=now,
+                completing_until=None,
+                **moved,
             )
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
@@ -163,6 +171,18 @@ class FakeObjectStore:
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:
         return f"https://fake/{key}?get&expires={expires_in}&disposition={disposition}"
 
+    def delete(self, key: str) -> None:
+        self._count("delete")
+        self.objects.pop(key, None)
+
+    def sha256_of(self, key: str) -> str:
+        self._count("sha256_of")
+        return hashlib.sha256(self.objects[key][0]).hexdigest()
+
+    def archive(self, key: str, new_key: str, tag: tuple[str, str]) -> None:
+        self._count("archive")
+        self.objects[new_key] = self.objects.pop(key)
+
 
 def _etag(data: bytes) -> str:
     return f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324 - S3's ETag is an MD5
@@ -253,3 +273,27 @@ def draft_record(draft_id: str, created: datetime, lifetime: timedelta = timedel
         updated_at=created,
         expires_at=created + lifetime,
     )
+
+
+class FakeIndexStore:
+    """Users' file indexes in a dict, with the same optimistic locking as DynamoDB's."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, object] = {}
+        self.lock = threading.Lock()
+
+    def load(self, owner):  # type: ignore[no-untyped-def]
+        from stowage.domain.catalog import UserIndex
+
+        found = self.saved.get(owner.model_dump_json())
+        return found if found is not None else UserIndex()
+
+    def save(self, owner, index) -> bool:  # type: ignore[no-untyped-def]
+        with self.lock:
+            current = self.saved.get(owner.model_dump_json())
+            if (current.version if current is not None else 0) != index.version:  # type: ignore[attr-defined]
+                return False
+            self.saved[owner.model_dump_json()] = index.model_copy(
+                update={"version": index.version + 1}
+            )
+            return True

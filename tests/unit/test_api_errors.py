@@ -149,7 +149,7 @@ def call(method: str, body: str | None = None, query: dict[str, str] | None = No
         ("[1, 2]", "INVALID_JSON", None),
         ('"text"', "INVALID_JSON", None),
         (None, "INVALID_JSON", None),
-        ('{"size": 1}', "MISSING_FIELD", "file_name"),
+        ('{"file_name": "a"}', "MISSING_FIELD", "size"),
         ('{"file_name": "a", "size": "1"}', "INVALID_FIELD", "size"),
         ('{"file_name": "a", "size": true}', "INVALID_FIELD", "size"),
         ('{"file_name": "a", "size": 1, "bucket": "b"}', "INVALID_FIELD", "bucket"),

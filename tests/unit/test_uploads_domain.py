@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.uploads import UploadRules, UploadService
 from stowage.domain.waiting import Patience
 from stowage.errors import (
@@ -28,7 +29,7 @@ from stowage.models.uploads import (
     InitUploadRequest,
     SignPartsRequest,
 )
-from tests.support.fakes import FakeObjectStore, FakeSessionStore
+from tests.support.fakes import FakeIndexStore, FakeObjectStore, FakeSessionStore
 
 MIB = 1024 * 1024
 ALICE = Caller(client_id="alice", role="user", key_prefix="tenant-a", max_file_size=100 * MIB)
@@ -54,7 +55,8 @@ def world() -> tuple[UploadService, FakeSessionStore, FakeObjectStore, Clock]:
         record_retention=timedelta(days=30),
         patience=Patience(wait=2.0, poll=0.01),
     )
-    return UploadService(sessions, storage, rules, clock=clock), sessions, storage, clock
+    catalog = Catalog(FakeIndexStore(), storage, CatalogRules())
+    return UploadService(sessions, storage, rules, catalog, clock=clock), sessions, storage, clock
 
 
 def start(service: UploadService, size: int = 12 * MIB, name: str = "report.pdf") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from stowage.errors import (
     ForbiddenError,
@@ -20,6 +20,7 @@ from stowage.errors import (
 )
 from stowage.models.files import DownloadLinkResponse
 from stowage.models.identity import Caller
+from stowage.models.uploads import DeduplicatedResponse
 from stowage.observability import logger
 
 
@@ -40,6 +41,12 @@ def current_caller(app: APIGatewayHttpResolver) -> Caller:
         return Caller.model_validate(context)
     except ValidationError as exc:
         raise ForbiddenError("the request carries no valid client identity") from exc
+
+
+def created_response(answer: BaseModel) -> Response[str]:
+    """201 for something new; 200 when a backup was already stored (deduplicated)."""
+    status = 200 if isinstance(answer, DeduplicatedResponse) else 201
+    return Response(status, "application/json", answer.model_dump_json())
 
 
 def link_response(link: DownloadLinkResponse, *, redirect: bool) -> Response[str]:

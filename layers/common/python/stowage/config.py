@@ -26,6 +26,8 @@ class UploadSettings(BaseSettings):
     max_file_size: int = Field(default=MAX_OBJECT_SIZE, ge=0, le=MAX_OBJECT_SIZE)
     session_idle_days: int = Field(default=7, ge=1, le=365)
     record_retention_days: int = Field(default=30, ge=1, le=3650)
+    backup_keep: int = Field(default=10, ge=1, le=1000)
+    """Backups of each app kept in a user's main area; older ones move to the backup area."""
 
 
 class DraftSettings(BaseSettings):

@@ -12,9 +12,11 @@ from stowage.adapters.aws import dynamodb_client, s3_client
 from stowage.adapters.clients import DynamoClientStore
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
+from stowage.adapters.index import DynamoIndexStore
 from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
 from stowage.config import auth_settings, draft_settings, upload_settings
+from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
@@ -32,14 +34,12 @@ def build_upload_service() -> UploadService:
         session_idle=timedelta(days=settings.session_idle_days),
         record_retention=_retention(),
     )
-    files = S3ObjectStore(s3_client(), settings.files_bucket)
-    return UploadService(_session_store(), files, rules)
+    return UploadService(_session_store(), _files(), rules, build_catalog())
 
 
 def build_file_service() -> FileService:
-    settings = upload_settings()
-    storage = S3ObjectStore(s3_client(), settings.files_bucket)
-    return FileService(storage, FileRules(url_ttl=settings.part_url_ttl))
+    rules = FileRules(url_ttl=upload_settings().part_url_ttl)
+    return FileService(_files(), rules, build_catalog())
 
 
 def build_draft_service() -> DraftService:
@@ -53,20 +53,31 @@ def build_draft_service() -> DraftService:
     return DraftService(
         _draft_store(),
         S3ObjectStore(s3_client(), drafts.drafts_bucket),
-        S3ObjectStore(s3_client(), uploads.files_bucket),
+        _files(),
         rules,
+        build_catalog(),
     )
 
 
 def build_cleanup_service() -> CleanupService:
-    uploads, drafts = upload_settings(), draft_settings()
+    drafts = draft_settings()
     return CleanupService(
         _session_store(),
         _draft_store(),
-        S3ObjectStore(s3_client(), uploads.files_bucket),
+        _files(),
         S3ObjectStore(s3_client(), drafts.drafts_bucket),
         CleanupRules(),
     )
+
+
+def build_catalog() -> Catalog:
+    settings = upload_settings()
+    index = DynamoIndexStore(dynamodb_client(), settings.uploads_table)
+    return Catalog(index, _files(), CatalogRules(keep_backups=settings.backup_keep))
+
+
+def _files() -> S3ObjectStore:
+    return S3ObjectStore(s3_client(), upload_settings().files_bucket)
 
 
 def _retention() -> timedelta:

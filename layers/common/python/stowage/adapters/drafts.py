@@ -36,17 +36,21 @@ class DynamoDraftStore(DynamoRecords):
     def release_confirmation(self, draft: Draft) -> None:
         self._update(draft.draft_id, "REMOVE completing_until", "attribute_exists(pk)", {})
 
-    def mark_confirmed(self, draft: Draft, now: datetime, key: str, etag: str) -> Draft:
+    def mark_confirmed(
+        self, draft: Draft, now: datetime, key: str, etag: str, deduplicated: bool = False
+    ) -> Draft:
         # Unconditional on state: the file exists under `key`, so this is the truth now.
         item = self._finish(
             draft.draft_id,
-            "#s = :confirmed, #key = :key, etag = :etag, updated_at = :now, #ttl = :ttl",
+            "#s = :confirmed, #key = :key, etag = :etag, updated_at = :now, #ttl = :ttl,"
+            " deduplicated = :dedup",
             {
                 ":confirmed": "confirmed",
                 ":key": key,
                 ":etag": etag,
                 ":now": timestamp(now),
                 ":ttl": epoch(now + self.retention),
+                ":dedup": deduplicated,
             },
         )
         return Draft.model_validate(item)

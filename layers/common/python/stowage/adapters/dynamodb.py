@@ -215,20 +215,24 @@ class DynamoSessionStore(DynamoRecords):
     def release_completion(self, session: UploadSession) -> None:
         self._update(session.upload_id, "REMOVE completing_until", "attribute_exists(pk)", {})
 
-    def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession:
+    def mark_completed(
+        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+    ) -> UploadSession:
         # Unconditional on state: the object exists, so "completed" is the truth now.
-        item = self._finish(
-            session.upload_id,
-            "#s = :completed, etag = :etag, updated_at = :now, status_created = :sc, #ttl = :ttl",
-            {
-                ":completed": "completed",
-                ":etag": etag,
-                ":now": timestamp(now),
-                ":sc": _status_created("completed", session.created_at),
-                ":ttl": epoch(now + self.retention),
-            },
+        values = {
+            ":completed": "completed",
+            ":etag": etag,
+            ":now": timestamp(now),
+            ":sc": _status_created("completed", session.created_at),
+            ":ttl": epoch(now + self.retention),
+        }
+        assignments = (
+            "#s = :completed, etag = :etag, updated_at = :now, status_created = :sc, #ttl = :ttl"
         )
-        return UploadSession.model_validate(item)
+        if twin is not None:
+            assignments += ", #key = :key, deduplicated = :dedup"
+            values |= {":key": twin, ":dedup": True}
+        return UploadSession.model_validate(self._finish(session.upload_id, assignments, values))
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
         return self._mark_ended(

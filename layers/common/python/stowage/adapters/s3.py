@@ -10,7 +10,9 @@ is 404, not 403).
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
 
@@ -144,6 +146,26 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         with translated(StorageError, "deleting the file"):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def sha256_of(self, key: str) -> str:
+        digest = hashlib.sha256()
+        with translated(StorageError, "reading the file"):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            for chunk in body.iter_chunks(1024 * 1024):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def archive(self, key: str, new_key: str, tag: tuple[str, str]) -> None:
+        with translated(StorageError, "moving the file"):
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=new_key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="COPY",
+                TaggingDirective="REPLACE",
+                Tagging=urlencode([tag]),
+            )
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def list_after(self, prefix: str, after: str | None, limit: int) -> list[ListedObject]:

@@ -39,6 +39,10 @@ class Draft(BaseModel):
     key: str | None = None
     """The file's key in the files bucket, once confirmed."""
     etag: str | None = None
+    sha256: str | None = None
+    app: str | None = None
+    iteration: int | None = None
+    deduplicated: bool = False
 
     @property
     def owner(self) -> Owner:

@@ -14,11 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from stowage.domain.catalog import (
+    BackupOf,
+    Catalog,
+    IndexEntry,
+    deduplicated,
+    name_for,
+    naming_of,
+)
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
 from stowage.domain.draft import Draft
 from stowage.domain.identity import check_size, resolve_owner
-from stowage.domain.keys import check_file_name, content_disposition
+from stowage.domain.keys import content_disposition
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import DraftObjects, DraftStore, FileStore
 from stowage.domain.stored import new_object
@@ -43,7 +51,8 @@ from stowage.models.drafts import (
     PresignedPost,
 )
 from stowage.models.files import DownloadLinkResponse
-from stowage.models.identity import Caller
+from stowage.models.identity import Caller, Owner
+from stowage.models.uploads import DeduplicatedResponse
 from stowage.units import MAX_SINGLE_REQUEST_SIZE
 
 DRAFT_ID = re.compile(r"^dr_[A-Za-z0-9_-]{16,64}$")
@@ -75,6 +84,7 @@ class DraftService:
         objects: DraftObjects,
         files: FileStore,
         rules: DraftRules,
+        catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_draft_id,
     ) -> None:
@@ -82,16 +92,41 @@ class DraftService:
         self.objects = objects
         self.files = files
         self.rules = rules
+        self.catalog = catalog
         self.clock = clock
         self.new_id = new_id
 
     # --- upload-url -------------------------------------------------------------------
-    def create_draft(self, caller: Caller, request: CreateDraftRequest) -> CreateDraftResponse:
+    def create_draft(
+        self, caller: Caller, request: CreateDraftRequest
+    ) -> CreateDraftResponse | DeduplicatedResponse:
         owner = resolve_owner(caller, request.user_id, request.role)
-        name = check_file_name(request.file_name)
+        now = self.clock()
+        name, backup = name_for(owner, naming_of(request), now)
         self._check_size(caller, request.size)
-        now, draft_id = self.clock(), self.new_id()
-        draft = Draft(
+        twin = self.catalog.duplicate_of(owner, backup.app, request.sha256) if backup else None
+        if twin is not None:
+            return deduplicated(twin)
+        draft = self._new_draft(owner, (name, backup), request, now)
+        self.drafts.create(draft)
+        ttl = self.rules.upload_ttl
+        form = self.objects.presign_post(
+            draft.object_key, draft.content_type, draft.size, int(ttl.total_seconds())
+        )
+        upload = PresignedPost(url=form.url, fields=form.fields, expires_at=now + ttl)
+        return CreateDraftResponse(
+            draft_id=draft.draft_id, upload=upload, expires_at=draft.expires_at
+        )
+
+    def _new_draft(
+        self,
+        owner: Owner,
+        naming: tuple[str, BackupOf | None],
+        request: CreateDraftRequest,
+        now: datetime,
+    ) -> Draft:
+        (name, backup), draft_id = naming, self.new_id()
+        return Draft(
             draft_id=draft_id,
             client_id=owner.client_id,
             key_prefix=owner.key_prefix,
@@ -106,14 +141,10 @@ class DraftService:
             created_at=now,
             updated_at=now,
             expires_at=now + self.rules.lifetime,
+            sha256=request.sha256,
+            app=backup.app if backup else None,
+            iteration=backup.iteration if backup else None,
         )
-        self.drafts.create(draft)
-        ttl = self.rules.upload_ttl
-        form = self.objects.presign_post(
-            draft.object_key, draft.content_type, draft.size, int(ttl.total_seconds())
-        )
-        upload = PresignedPost(url=form.url, fields=form.fields, expires_at=now + ttl)
-        return CreateDraftResponse(draft_id=draft_id, upload=upload, expires_at=draft.expires_at)
 
     def _check_size(self, caller: Caller, size: int) -> None:
         check_size(caller, size, self.rules.max_file_size)
@@ -183,8 +214,7 @@ class DraftService:
         if not self.drafts.claim_confirmation(draft, now, now + self.rules.confirm_lease):
             return None
         try:
-            key, etag = self._copy_to_files(draft, now)
-            confirmed = self.drafts.mark_confirmed(draft, self.clock(), key, etag)
+            confirmed = self._store(draft, now)
         except StowageError:
             self._release(draft)
             raise
@@ -201,6 +231,23 @@ class DraftService:
                 f"the draft holds {info.size} bytes, not the {draft.size} declared; upload it again"
             )
         return True
+
+    def _store(self, draft: Draft, now: datetime) -> Draft:
+        """Copy into the files bucket, catalogue it (a duplicate backup is dropped for the
+        earlier copy), and record the draft as confirmed."""
+        key, etag = self._copy_to_files(draft, now)
+        entry = IndexEntry(
+            key=key,
+            file_name=draft.file_name,
+            category=category_for(draft.content_type),
+            size=draft.size,
+            stored_at=now,
+            sha256=draft.sha256,
+            app=draft.app,
+            iteration=draft.iteration,
+        )
+        kept = self.catalog.stored(draft.owner, entry)
+        return self.drafts.mark_confirmed(draft, self.clock(), kept.key, etag, kept.key != key)
 
     def _copy_to_files(self, draft: Draft, now: datetime) -> tuple[str, str]:
         key = choose_key(
@@ -274,5 +321,9 @@ def _raise_for_discard(draft: Draft, now: datetime) -> None:
 
 def _confirmed_answer(draft: Draft) -> ConfirmDraftResponse:
     return ConfirmDraftResponse(
-        draft_id=draft.draft_id, key=draft.key or "", size=draft.size, status="confirmed"
+        draft_id=draft.draft_id,
+        key=draft.key or "",
+        size=draft.size,
+        status="confirmed",
+        deduplicated=draft.deduplicated,
     )

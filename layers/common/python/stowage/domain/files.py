@@ -13,13 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from stowage.domain.catalog import Catalog
 from stowage.domain.clock import utc_now
-from stowage.domain.identity import key_is_visible, owner_of_key, visible_root
+from stowage.domain.identity import key_is_visible, owner_of_key, resolve_owner, visible_root
 from stowage.domain.keys import content_disposition, decode_name
 from stowage.domain.ports import FileStore, ObjectInfo
 from stowage.domain.stored import META_CLIENT, META_NAME, META_SHA256
 from stowage.errors import InvalidFieldError, StoredFileNotFoundError
 from stowage.models.files import (
+    BackupListResponse,
+    BackupSummary,
     DeleteFileResponse,
     DownloadLinkResponse,
     FileInfoResponse,
@@ -33,6 +36,14 @@ MAX_LIST_LIMIT = 1000
 
 
 @dataclass(frozen=True)
+class LatestQuery:
+    user_id: str
+    role: str | None = None
+    category: str | None = None
+    name_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class FileRules:
     url_ttl: int
 
@@ -42,13 +53,13 @@ class FileService:
         self,
         storage: FileStore,
         rules: FileRules,
+        catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
-        on_delete: Callable[[Caller, str], None] | None = None,
     ) -> None:
         self.storage = storage
         self.rules = rules
+        self.catalog = catalog
         self.clock = clock
-        self.on_delete = on_delete
 
     def find_own(self, caller: Caller, key: str) -> ObjectInfo:
         """The object at `key` if the caller owns it; 404 for missing and foreign keys alike."""
@@ -84,9 +95,39 @@ class FileService:
     def delete(self, caller: Caller, key: str) -> DeleteFileResponse:
         self.find_own(caller, key)
         self.storage.delete(key)
-        if self.on_delete is not None:
-            self.on_delete(caller, key)
+        self.catalog.forget(owner_of_key(caller, key), key)
         return DeleteFileResponse(key=key, status="deleted")
+
+    def latest_link(self, caller: Caller, wanted: LatestQuery) -> DownloadLinkResponse:
+        """A link to the user's newest file matching the query (from the user's index)."""
+        owner = resolve_owner(caller, wanted.user_id, wanted.role)
+        entry = self.catalog.latest(owner, wanted.category, wanted.name_prefix)
+        return self.download_link(caller, entry.key)
+
+    def latest_backup_link(
+        self, caller: Caller, user_id: str, role: str | None, app: str | None
+    ) -> DownloadLinkResponse:
+        owner = resolve_owner(caller, user_id, role)
+        return self.download_link(caller, self.catalog.latest_backup(owner, app).key)
+
+    def list_backups(
+        self, caller: Caller, user_id: str, role: str | None, app: str | None
+    ) -> BackupListResponse:
+        owner = resolve_owner(caller, user_id, role)
+        return BackupListResponse(
+            backups=[
+                BackupSummary(
+                    key=b.key,
+                    app=b.app or "",
+                    iteration=b.iteration or 0,
+                    size=b.size,
+                    sha256=b.sha256,
+                    stored_at=b.stored_at,
+                    area=b.area,
+                )
+                for b in self.catalog.backups(owner, app)
+            ]
+        )
 
     def list_files(
         self, caller: Caller, prefix: str, limit: int, cursor: str | None

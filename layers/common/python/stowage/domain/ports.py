@@ -82,6 +82,14 @@ class FileStore(ObjectStore, Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def sha256_of(self, key: str) -> str:
+        """Read the object through once and answer its SHA-256 (hex)."""
+        ...
+
+    def archive(self, key: str, new_key: str, tag: tuple[str, str]) -> None:
+        """Move an object within the bucket, tagged (a lifecycle rule picks the tag up)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PostForm:
@@ -138,7 +146,12 @@ class SessionStore(Protocol):
         """Give the completion lease back after a failed attempt, so a retry need not wait."""
         ...
 
-    def mark_completed(self, session: UploadSession, now: datetime, etag: str) -> UploadSession: ...
+    def mark_completed(
+        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+    ) -> UploadSession:
+        """Completed, whatever the state was; `twin` is the key of an earlier identical
+        backup the session now points at (its own object was not kept)."""
+        ...
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
         """Active → cancelled; False if not active or a completion is under way."""
@@ -176,7 +189,11 @@ class DraftStore(Protocol):
 
     def release_confirmation(self, draft: Draft) -> None: ...
 
-    def mark_confirmed(self, draft: Draft, now: datetime, key: str, etag: str) -> Draft: ...
+    def mark_confirmed(
+        self, draft: Draft, now: datetime, key: str, etag: str, deduplicated: bool = False
+    ) -> Draft:
+        """Confirmed as the file at `key` (an earlier identical backup if `deduplicated`)."""
+        ...
 
     def mark_discarded(self, draft: Draft, now: datetime) -> bool:
         """Pending → discarded; False if it is not pending or a confirm is under way."""

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from stowage.domain.parts import PartPlan
+from stowage.models.identity import Owner
 
 StoredStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
 ACTIVE: frozenset[str] = frozenset({"initiated", "in_progress"})
@@ -35,6 +36,19 @@ class UploadSession(BaseModel):
     expires_at: datetime
     completing_until: datetime | None = None
     etag: str | None = None
+    app: str | None = None
+    iteration: int | None = None
+    deduplicated: bool = False
+    """Completed as a copy of an earlier identical backup, whose key `key` now is."""
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(
+            client_id=self.client_id,
+            key_prefix=self.key_prefix,
+            role=self.role,
+            user_id=self.user_id,
+        )
 
     @property
     def plan(self) -> PartPlan:

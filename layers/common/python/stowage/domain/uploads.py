@@ -13,10 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from stowage.domain.catalog import (
+    BackupOf,
+    Catalog,
+    IndexEntry,
+    deduplicated,
+    name_for,
+    naming_of,
+)
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
 from stowage.domain.identity import check_size, resolve_owner
-from stowage.domain.keys import check_file_name
 from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
 from stowage.domain.ports import ObjectStore, SessionStore, StoredPart
@@ -34,11 +41,12 @@ from stowage.errors import (
     UploadIncompleteError,
     UploadNotFoundError,
 )
-from stowage.models.identity import Caller
+from stowage.models.identity import Caller, Owner
 from stowage.models.uploads import (
     CancelUploadResponse,
     CompleteUploadRequest,
     CompleteUploadResponse,
+    DeduplicatedResponse,
     InitUploadRequest,
     InitUploadResponse,
     SignedPart,
@@ -78,23 +86,42 @@ class UploadService:
         sessions: SessionStore,
         storage: ObjectStore,
         rules: UploadRules,
+        catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_upload_id,
     ) -> None:
         self.sessions = sessions
         self.storage = storage
         self.rules = rules
+        self.catalog = catalog
         self.clock = clock
         self.new_id = new_id
 
     # --- init -------------------------------------------------------------------------
-    def init_upload(self, caller: Caller, request: InitUploadRequest) -> InitUploadResponse:
+    def init_upload(
+        self, caller: Caller, request: InitUploadRequest
+    ) -> InitUploadResponse | DeduplicatedResponse:
         owner = resolve_owner(caller, request.user_id, request.role)
-        name = check_file_name(request.file_name)
+        now = self.clock()
+        name, backup = name_for(owner, naming_of(request), now)
         check_size(caller, request.size, self.rules.max_file_size)
+        twin = self.catalog.duplicate_of(owner, backup.app, request.sha256) if backup else None
+        if twin is not None:
+            return deduplicated(twin)
+        session = self._start(owner, (name, backup), request, now)
+        return InitUploadResponse(**_init_fields(session))
+
+    def _start(
+        self,
+        owner: Owner,
+        naming: tuple[str, BackupOf | None],
+        request: InitUploadRequest,
+        now: datetime,
+    ) -> UploadSession:
+        name, backup = naming
         plan = plan_parts(request.size, request.part_size, self.rules.default_part_size)
         content_type = content_type_for(name, request.content_type)
-        now, upload_id = self.clock(), self.new_id()
+        upload_id = self.new_id()
         key = choose_key(
             self.storage,
             self.sessions,
@@ -124,9 +151,11 @@ class UploadService:
             created_at=now,
             updated_at=now,
             expires_at=now + self.rules.session_idle,
+            app=backup.app if backup else None,
+            iteration=backup.iteration if backup else None,
         )
         self._record_or_abort(session)
-        return InitUploadResponse(**_init_fields(session))
+        return session
 
     def _record_or_abort(self, session: UploadSession) -> None:
         """Never leave a multipart upload in S3 that no session knows about."""
@@ -211,7 +240,15 @@ class UploadService:
         except StowageError:
             self.sessions.release_completion(session)
             raise
-        return _completed_answer(self.sessions.mark_completed(session, self.clock(), etag))
+        return self._finish(session, etag)
+
+    def _finish(self, session: UploadSession, etag: str) -> CompleteUploadResponse:
+        """Record the stored file in the user's catalog, then the session as completed
+        (pointing at an earlier identical backup if the catalog found one)."""
+        now = self.clock()
+        kept = self.catalog.stored(session.owner, index_entry(session, now))
+        twin = kept.key if kept.key != session.key else None
+        return _completed_answer(self.sessions.mark_completed(session, now, etag, twin))
 
     def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
         """The multipart upload is gone: either a completion finished but was not recorded
@@ -219,7 +256,7 @@ class UploadService:
         info = self.storage.head(session.key)
         if info is None or info.metadata.get(META_UPLOAD) != session.upload_id:
             raise UploadExpiredError("the upload no longer exists in storage; start again")
-        return _completed_answer(self.sessions.mark_completed(session, now, info.etag))
+        return self._finish(session, info.etag)
 
     # --- cancel -----------------------------------------------------------------------
     def cancel_upload(self, caller: Caller, upload_id: str) -> CancelUploadResponse:
@@ -360,4 +397,18 @@ def _completed_answer(session: UploadSession) -> CompleteUploadResponse:
         size=session.size,
         etag=session.etag or "",
         status="completed",
+        deduplicated=session.deduplicated,
+    )
+
+
+def index_entry(session: UploadSession, now: datetime) -> IndexEntry:
+    return IndexEntry(
+        key=session.key,
+        file_name=session.file_name,
+        category=category_for(session.content_type),
+        size=session.size,
+        stored_at=now,
+        sha256=session.sha256,
+        app=session.app,
+        iteration=session.iteration,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -22,6 +22,11 @@ def _not_dot_names(value: str) -> str:
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,128}$"), AfterValidator(_not_dot_names)]
 """A role or a user id: safe in a key segment as it is."""
+
+AppName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]
+"""The app a backup belongs to; it starts the backup's file name."""
+
+FileKind = Literal["file", "backup"]
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 ContentType = Annotated[

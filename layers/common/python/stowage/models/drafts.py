@@ -6,18 +6,32 @@ from typing import Literal
 
 from pydantic import Field
 
-from stowage.models.common import ContentType, Name, Request, Response, Timestamp
+from stowage.models.common import (
+    AppName,
+    ContentType,
+    FileKind,
+    Name,
+    Request,
+    Response,
+    Sha256Hex,
+    Timestamp,
+)
 
 DraftStatus = Literal["pending", "uploaded", "confirmed", "discarded", "expired"]
 
 
 class CreateDraftRequest(Request):
-    file_name: str = Field(min_length=1, max_length=1024)
+    file_name: str | None = Field(default=None, min_length=1, max_length=1024)
+    """Required for files; a backup is named by stowage."""
     size: int = Field(ge=0)
     content_type: ContentType | None = None
+    sha256: Sha256Hex | None = None
     user_id: Name | None = None
     role: Name | None = None
     overwrite: bool = False
+    kind: FileKind = "file"
+    app: AppName | None = None
+    iteration: int | None = Field(default=None, ge=0)
 
 
 class PresignedPost(Response):
@@ -54,6 +68,7 @@ class ConfirmDraftResponse(Response):
     key: str
     size: int
     status: Literal["confirmed"]
+    deduplicated: bool = False
 
 
 class DiscardDraftResponse(Response):

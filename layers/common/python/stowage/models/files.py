@@ -44,3 +44,17 @@ class FileListResponse(Response):
 class DeleteFileResponse(Response):
     key: str
     status: Literal["deleted"]
+
+
+class BackupSummary(Response):
+    key: str
+    app: str
+    iteration: int
+    size: int
+    sha256: str | None
+    stored_at: Timestamp
+    area: Literal["main", "backup"]
+
+
+class BackupListResponse(Response):
+    backups: list[BackupSummary]

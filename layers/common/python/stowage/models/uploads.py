@@ -6,14 +6,24 @@ from typing import Literal
 
 from pydantic import Field
 
-from stowage.models.common import ContentType, Name, Request, Response, Sha256Hex, Timestamp
+from stowage.models.common import (
+    AppName,
+    ContentType,
+    FileKind,
+    Name,
+    Request,
+    Response,
+    Sha256Hex,
+    Timestamp,
+)
 from stowage.units import GIB, MIB
 
 UploadStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
 
 
 class InitUploadRequest(Request):
-    file_name: str = Field(min_length=1, max_length=1024)
+    file_name: str | None = Field(default=None, min_length=1, max_length=1024)
+    """Required for files; a backup is named by stowage."""
     size: int = Field(ge=0)
     content_type: ContentType | None = None
     part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * GIB)
@@ -21,6 +31,9 @@ class InitUploadRequest(Request):
     user_id: Name | None = None
     role: Name | None = None
     overwrite: bool = False
+    kind: FileKind = "file"
+    app: AppName | None = None
+    iteration: int | None = Field(default=None, ge=0)
 
 
 class InitUploadResponse(Response):
@@ -82,6 +95,9 @@ class CompleteUploadResponse(Response):
     size: int
     etag: str
     status: Literal["completed"]
+    deduplicated: bool = False
+    """The same bytes were already the user's latest backup of this app: `key` is
+    that backup's, and no second copy is stored."""
 
 
 class CancelUploadResponse(Response):
@@ -102,3 +118,13 @@ class UploadSummary(Response):
 class UploadListResponse(Response):
     uploads: list[UploadSummary]
     next_cursor: str | None
+
+
+class DeduplicatedResponse(Response):
+    """Init or upload-url of a backup whose SHA-256 is the user's latest backup of that
+    app: nothing to upload, `key` is the stored backup."""
+
+    key: str
+    size: int
+    sha256: str
+    status: Literal["deduplicated"]

@@ -1,0 +1,38 @@
+"""GET /v1/users/{user_id}/latest?category=&name_prefix=&role=: 302 to the user's newest
+matching file (an `act_as` client may ask for its users, others for themselves)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stowage.api import create_app, current_caller, link_response
+from stowage.domain.categories import Category
+from stowage.domain.files import LatestQuery
+from stowage.models.common import Name
+from stowage.observability import logger, metrics, tracer
+from stowage.wiring import build_file_service
+
+app = create_app()
+service = build_file_service()
+
+
+@app.get("/v1/users/<user_id>/latest")
+def latest(
+    user_id: str,
+    category: Annotated[Category | None, Query()] = None,
+    name_prefix: Annotated[str | None, Query(max_length=255)] = None,
+    role: Annotated[Name | None, Query()] = None,
+    redirect: Annotated[bool, Query()] = True,
+) -> Response[str]:
+    wanted = LatestQuery(user_id, role, category, name_prefix)
+    return link_response(service.latest_link(current_caller(app), wanted), redirect=redirect)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,261 @@
+"""What a user has stored, kept small and at hand: the newest files (for "latest"),
+the newest per category, and the backups of each app with their retention.
+
+One DynamoDB item per user holds it (`IndexStore`), rewritten under optimistic
+locking. It is updated when an upload completes or a draft is confirmed, so no
+route ever lists a user's whole history. Backups: the newest `keep_backups` of
+each app stay in the user's main area; older ones move to the backup area
+(`{prefix}/{role}/{user}/backup/{app}/…`, tagged for a cheaper storage class).
+A backup whose SHA-256 equals the user's latest backup of the same app is not
+stored twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stowage.domain.keys import check_file_name, owner_prefix
+from stowage.domain.ports import FileStore
+from stowage.domain.stored import META_CLIENT
+from stowage.errors import (
+    DatabaseError,
+    InvalidFieldError,
+    MissingFieldError,
+    StoredFileNotFoundError,
+)
+from stowage.models.common import FileKind
+from stowage.models.identity import Owner
+from stowage.models.uploads import DeduplicatedResponse
+from stowage.units import GIB
+
+BACKUP_TAG = ("stowage-area", "backup")
+_APP = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+class IndexEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    file_name: str
+    category: str
+    size: int
+    stored_at: datetime
+    sha256: str | None = None
+    app: str | None = None
+    iteration: int | None = None
+    area: Literal["main", "backup"] = "main"
+
+
+class UserIndex(BaseModel):
+    recent: list[IndexEntry] = Field(default_factory=list)
+    by_category: dict[str, IndexEntry] = Field(default_factory=dict)
+    backups: list[IndexEntry] = Field(default_factory=list)
+    version: int = 0
+    """The version this copy was read at; a save succeeds only if it is still current."""
+
+
+class IndexStore(Protocol):
+    def load(self, owner: Owner) -> UserIndex: ...
+
+    def save(self, owner: Owner, index: UserIndex) -> bool:
+        """Write `index` if nobody wrote since it was loaded; False if someone did."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackupOf:
+    app: str
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What a request says about naming: a file's name, or a backup's app and iteration."""
+
+    kind: FileKind
+    file_name: str | None
+    app: str | None
+    iteration: int | None
+
+
+class NamedRequest(Protocol):
+    @property
+    def kind(self) -> FileKind: ...
+    @property
+    def file_name(self) -> str | None: ...
+    @property
+    def app(self) -> str | None: ...
+    @property
+    def iteration(self) -> int | None: ...
+
+
+def naming_of(request: NamedRequest) -> Naming:
+    return Naming(request.kind, request.file_name, request.app, request.iteration)
+
+
+def name_for(owner: Owner, asked: Naming, now: datetime) -> tuple[str, BackupOf | None]:
+    """The file name to store under: the client's, or for a backup
+    `{app}_db_{user_id}_{YYYYMMDDTHHMMSSZ}_it{iteration}.sqlite`."""
+    if asked.kind == "backup":
+        if asked.app is None:
+            raise MissingFieldError("app is required for a backup", field="app")
+        if asked.iteration is None:
+            raise MissingFieldError("iteration is required for a backup", field="iteration")
+        name = f"{asked.app}_db_{owner.user_id}_{now:%Y%m%dT%H%M%SZ}_it{asked.iteration}.sqlite"
+        return name, BackupOf(asked.app, asked.iteration)
+    for field, value in (("app", asked.app), ("iteration", asked.iteration)):
+        if value is not None:
+            raise InvalidFieldError(f"{field} applies to backups only", field=field)
+    if asked.file_name is None:
+        raise MissingFieldError("file_name is required", field="file_name")
+    return check_file_name(asked.file_name), None
+
+
+def deduplicated(twin: IndexEntry) -> DeduplicatedResponse:
+    """The answer to a backup whose bytes are already stored: nothing to upload."""
+    return DeduplicatedResponse(
+        key=twin.key, size=twin.size, sha256=twin.sha256 or "", status="deduplicated"
+    )
+
+
+def backup_area_key(owner: Owner, app: str, file_name: str) -> str:
+    return f"{owner_prefix(owner)}backup/{app}/{file_name}"
+
+
+@dataclass(frozen=True)
+class CatalogRules:
+    keep_backups: int = 10
+    recent: int = 50
+    """Newest files kept per user; `latest` with a name prefix looks among these."""
+    backups: int = 200
+    """Backups listed per user (main and backup areas together)."""
+    hash_limit: int = GIB
+    """Largest backup whose SHA-256 stowage computes itself when the client sent none."""
+    save_attempts: int = 10
+
+
+class Catalog:
+    def __init__(self, index: IndexStore, files: FileStore, rules: CatalogRules) -> None:
+        self.index = index
+        self.files = files
+        self.rules = rules
+
+    # --- recording --------------------------------------------------------------------
+    def stored(self, owner: Owner, entry: IndexEntry) -> IndexEntry:
+        """Record a newly stored file; answers the entry that holds its bytes, which for a
+        duplicate backup is the earlier one (the new copy is deleted)."""
+        app = entry.app
+        if app is not None:
+            entry = entry.model_copy(update={"sha256": entry.sha256 or self._hash(entry)})
+            twin = self.duplicate_of(owner, app, entry.sha256)
+            if twin is not None and twin.key != entry.key:
+                self.files.delete(entry.key)
+                return twin
+        self._change(owner, partial(_added, entry=entry, rules=self.rules))
+        if app is not None:
+            self._rotate(owner, app)
+        return entry
+
+    def forget(self, owner: Owner, key: str) -> None:
+        self._change(owner, lambda index: _without(index, key))
+
+    def duplicate_of(self, owner: Owner, app: str, sha256: str | None) -> IndexEntry | None:
+        """The user's latest backup of `app` if it has these bytes and still exists."""
+        latest = next((b for b in self.index.load(owner).backups if b.app == app), None)
+        if sha256 is None or latest is None or latest.sha256 != sha256.lower():
+            return None
+        return latest if self._exists(owner, latest.key) else None
+
+    # --- reading ----------------------------------------------------------------------
+    def latest(self, owner: Owner, category: str | None, name_prefix: str | None) -> IndexEntry:
+        index = self.index.load(owner)
+        candidates = index.recent
+        if category and not name_prefix and category in index.by_category:
+            candidates = [index.by_category[category], *index.recent]
+        for entry in candidates:
+            if _matches(entry, category, name_prefix) and self._exists(owner, entry.key):
+                return entry
+        raise StoredFileNotFoundError("no matching file for this user")
+
+    def backups(self, owner: Owner, app: str | None) -> list[IndexEntry]:
+        if app is not None and not _APP.match(app):
+            raise InvalidFieldError("app must match [a-z0-9_-]{1,64}", field="app")
+        return [b for b in self.index.load(owner).backups if app in (None, b.app)]
+
+    def latest_backup(self, owner: Owner, app: str | None) -> IndexEntry:
+        for entry in self.backups(owner, app):
+            if self._exists(owner, entry.key):
+                return entry
+        raise StoredFileNotFoundError("no backup for this user")
+
+    # --- helpers ----------------------------------------------------------------------
+    def _rotate(self, owner: Owner, app: str) -> None:
+        """Move the app's main-area backups beyond the newest `keep_backups` to the backup
+        area. A crash between copy and delete leaves both; the next rotation finishes."""
+        main = [b for b in self.index.load(owner).backups if b.app == app and b.area == "main"]
+        for old in main[self.rules.keep_backups :]:
+            new_key = backup_area_key(owner, app, old.file_name)
+            self.files.archive(old.key, new_key, BACKUP_TAG)
+            moved = old.model_copy(update={"key": new_key, "area": "backup"})
+            self._change(owner, partial(_moved, old=old, moved=moved))
+
+    def _hash(self, entry: IndexEntry) -> str | None:
+        if entry.size > self.rules.hash_limit:
+            return None
+        return self.files.sha256_of(entry.key)
+
+    def _exists(self, owner: Owner, key: str) -> bool:
+        info = self.files.head(key)
+        return info is not None and info.metadata.get(META_CLIENT) == owner.client_id
+
+    def _change(self, owner: Owner, change: Callable[[UserIndex], UserIndex]) -> None:
+        """Read, change, write back unless someone else wrote meanwhile; then again."""
+        for _ in range(self.rules.save_attempts):
+            if self.index.save(owner, change(self.index.load(owner))):
+                return
+        raise DatabaseError("the user's file index is too busy; retry")
+
+
+def _matches(entry: IndexEntry, category: str | None, name_prefix: str | None) -> bool:
+    return category in (None, entry.category) and entry.file_name.startswith(name_prefix or "")
+
+
+def _added(index: UserIndex, entry: IndexEntry, rules: CatalogRules) -> UserIndex:
+    index = _without(index, entry.key)
+    changes: dict[str, object] = {
+        "recent": [entry, *index.recent][: rules.recent],
+        "by_category": index.by_category | {entry.category: entry},
+    }
+    if entry.app is not None:
+        changes["backups"] = [entry, *index.backups][: rules.backups]
+    return index.model_copy(update=changes)
+
+
+def _without(index: UserIndex, key: str) -> UserIndex:
+    return index.model_copy(
+        update={
+            "recent": [e for e in index.recent if e.key != key],
+            "by_category": {c: e for c, e in index.by_category.items() if e.key != key},
+            "backups": [e for e in index.backups if e.key != key],
+        }
+    )
+
+
+def _moved(index: UserIndex, old: IndexEntry, moved: IndexEntry) -> UserIndex:
+    def swap(entry: IndexEntry) -> IndexEntry:
+        return moved if entry.key == old.key else entry
+
+    return index.model_copy(
+        update={
+            "recent": [swap(e) for e in index.recent],
+            "by_category": {c: swap(e) for c, e in index.by_category.items()},
+            "backups": [swap(e) for e in index.backups],
+        }
+    )

@@ -1,0 +1,56 @@
+"""The catalog's adapters under moto: the index item's locking, archive tags, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import boto3
+
+from stowage.adapters.index import DynamoIndexStore
+from stowage.adapters.s3 import S3ObjectStore
+from stowage.domain.catalog import BACKUP_TAG, UserIndex
+from stowage.models.identity import Owner
+
+OWNER = Owner(client_id="app", key_prefix="app", role="user", user_id="u1")
+
+
+def test_the_index_item_is_written_only_over_the_version_it_was_read_at(stack, table):
+    # Given
+    store = DynamoIndexStore(boto3.client("dynamodb"), table)
+    read = store.load(OWNER)
+    # When
+    first = store.save(OWNER, read)
+    stale = store.save(OWNER, read)
+    fresh = store.save(OWNER, store.load(OWNER))
+    # Then
+    assert (read.version, first, stale, fresh) == (0, True, False, True)
+    assert store.load(OWNER).version == 2
+    assert isinstance(store.load(OWNER), UserIndex)
+
+
+def test_archive_moves_and_tags_and_keeps_metadata(stack, bucket):
+    # Given
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key="a/1.sqlite", Body=b"db", Metadata={"client": "app"})
+    store = S3ObjectStore(s3, bucket)
+    # When
+    store.archive("a/1.sqlite", "a/backup/1.sqlite", BACKUP_TAG)
+    # Then
+    tags = s3.get_object_tagging(Bucket=bucket, Key="a/backup/1.sqlite")["TagSet"]
+    assert tags == [{"Key": "stowage-area", "Value": "backup"}]
+    assert s3.head_object(Bucket=bucket, Key="a/backup/1.sqlite")["Metadata"] == {"client": "app"}
+    assert store.head("a/1.sqlite") is None
+
+
+def test_sha256_of_streams_the_object(stack, bucket):
+    data = b"x" * (3 * 1024 * 1024 + 5)
+    boto3.client("s3").put_object(Bucket=bucket, Key="big", Body=data)
+    store = S3ObjectStore(boto3.client("s3"), bucket)
+    assert store.sha256_of("big") == hashlib.sha256(data).hexdigest()
+
+
+def test_the_template_lifecycle_moves_tagged_backups_to_infrequent_access(stack, bucket):
+    rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    tagged = [r for r in rules if r["ID"] == "ArchivedBackupsToInfrequentAccess"]
+    assert tagged and tagged[0]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
+    assert tagged[0]["Filter"] == {"Tag": {"Key": "stowage-area", "Value": "backup"}}
