@@ -54,7 +54,7 @@ lint: $(VENV)/.synced  ## ruff
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.synced  ## mypy (strict on the layer)
-	$(BIN)/mypy layers/common/python/stowage functions devstack stowage_cli
+	$(BIN)/mypy layers/common/python/stowage functions devstack stowage_cli client/stowage_client
 
 validate: $(VENV)/.synced $(SAM)  ## sam validate --lint and cfn-lint
 	$(SAM) validate --lint --template template.yaml

@@ -1,0 +1,94 @@
+"""Part plumbing for multipart uploads: presigned URLs signed in batches as they are
+needed (and again when they expire), and part bodies streamed from disk."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from stowage_client.api import StowageApi
+
+SIGN_BATCH = 1000  # the contract's most part numbers per sign call
+EXPIRY_MARGIN = 60.0  # seconds: re-sign a URL this close to its end rather than get a 403
+
+
+class Cancelled(Exception):
+    """The transfer was asked to stop (Ctrl-C, SIGTERM, or another part failed)."""
+
+
+class FileChangedError(Exception):
+    """The local file changed while it was being sent."""
+
+
+class PartSigner:
+    """Presigned part URLs by part number, thread-safe.
+
+    A miss signs the next batch of parts in upload order (up to 1,000) at once, so
+    a whole upload costs one sign call per 1,000 parts; URLs are signed when the
+    workers get to them, so none expires waiting in a long upload.
+    """
+
+    def __init__(self, api: StowageApi, upload_id: str, order: list[int]) -> None:
+        self.api, self.upload_id, self.order = api, upload_id, order
+        self.position = {number: index for index, number in enumerate(order)}
+        self.signed: dict[int, tuple[dict[str, Any], float]] = {}
+        self.lock = threading.Lock()
+        self.sign_calls = 0
+
+    def part(self, number: int) -> dict[str, Any]:
+        """`{part_number, url, size, expires_at}` for part `number`."""
+        with self.lock:
+            held = self.signed.get(number)
+            if held is not None and held[1] > time.monotonic():
+                return held[0]
+            return self.sign_from(number)
+
+    def forget(self, number: int) -> None:
+        """S3 refused this part's URL (403, expired): sign it again on next use."""
+        with self.lock:
+            self.signed.pop(number, None)
+
+    def sign_from(self, number: int) -> dict[str, Any]:
+        now = time.monotonic()
+        start = self.position[number]
+        batch = [n for n in self.order[start:] if self.signed.get(n, ({}, 0.0))[1] <= now]
+        self.sign_calls += 1
+        parts = self.api.sign_parts(self.upload_id, batch[:SIGN_BATCH])
+        for part in parts:
+            self.signed[part["part_number"]] = (part, usable_until(part["expires_at"], now))
+        return next(p for p in parts if p["part_number"] == number)
+
+
+def usable_until(expires_at: str, now: float) -> float:
+    """The monotonic time to stop using a URL. If this machine's clock says the URL is
+    already (nearly) expired, the clocks disagree: trust the URL until S3 says 403."""
+    left = datetime.fromisoformat(expires_at).timestamp() - time.time() - EXPIRY_MARGIN
+    return now + left if left > 0 else float("inf")
+
+
+def read_slice(
+    path: Path,
+    offset: int,
+    size: int,
+    chunk_size: int,
+    on_bytes: Callable[[int], None],
+    stopping: Callable[[], bool],
+) -> Iterator[bytes]:
+    """Yield `size` bytes of `path` from `offset`, `chunk_size` at a time: memory stays
+    at one chunk per worker, whatever the part size."""
+    with path.open("rb") as file:
+        file.seek(offset)
+        remaining = size
+        while remaining:
+            if stopping():
+                raise Cancelled("stopped")
+            data = file.read(min(chunk_size, remaining))
+            if not data:
+                raise FileChangedError(f"{path} is shorter than when the upload started")
+            remaining -= len(data)
+            on_bytes(len(data))
+            yield data

@@ -1,0 +1,394 @@
+"""Uploading one local file: a draft for small files, a parallel, resumable multipart
+upload for the rest.
+
+Bytes go straight to S3 through presigned URLs; the API only plans, signs and
+completes. Memory stays flat: parts are streamed from disk a chunk at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import httpx
+
+from stowage_client.api import ApiError, StowageApi
+from stowage_client.parts import Cancelled, FileChangedError, PartSigner, read_slice
+from stowage_client.progress import Meter, NullProgress, Progress
+from stowage_client.resume import FileVersion, ResumeStore
+from stowage_client.retry import TRANSIENT_STATUSES, RetryPolicy, is_transient_error, retrying
+
+MIB = 1024 * 1024
+DRAFT_LIMIT = 5 * 1024 * MIB  # the contract's largest draft
+# Statuses of a recorded upload that can still take parts.
+RESUMABLE = frozenset({"initiated", "in_progress"})
+# An upload the server no longer knows, or that can never finish: start a new one.
+GONE_CODES = frozenset({"UPLOAD_NOT_FOUND", "UPLOAD_CANCELLED", "UPLOAD_EXPIRED"})
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    concurrency: int = 8
+    multipart_threshold: int = 8 * MIB
+    part_size: int | None = None
+    """Asked of the server; None lets it choose (8 MiB by default)."""
+    chunk_size: int = 1 * MIB
+    """Bytes read from disk and written to the socket at a time."""
+    retry: RetryPolicy = RetryPolicy()
+    resigns: int = 3
+    """How often one part's URL may be signed again after S3 refused it (403)."""
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What to call the file and whose it is; None fields are left to the server."""
+
+    name: str | None = None
+    overwrite: bool | None = None
+    content_type: str | None = None
+    sha256: str | None = None
+    user_id: str | None = None
+    role: str | None = None
+
+    def body(self, path: Path, size: int) -> dict[str, Any]:
+        fields = asdict(self) | {"file_name": self.name or path.name, "size": size}
+        fields.pop("name")
+        # Unset fields stay out (None), so the server applies its defaults.
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass
+class UploadResult:
+    path: str
+    key: str
+    size: int
+    method: str
+    """"draft" or "multipart"."""
+    id: str
+    """The draft id or the upload id."""
+    parts_sent: int = 0
+    parts_resumed: int = 0
+    sha256: str | None = None
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Uploader:
+    api: StowageApi
+    s3: httpx.Client
+    """For the presigned URLs: no API key is ever sent to S3."""
+    options: UploadOptions = field(default_factory=UploadOptions)
+    resume: ResumeStore | None = None
+    progress: Progress = field(default_factory=NullProgress)
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set it (from a signal handler, say) to stop between chunks; resumable."""
+
+    def upload(self, path: Path, request: UploadRequest | None = None) -> UploadResult:
+        request = request or UploadRequest()
+        started = time.monotonic()
+        size = path.stat().st_size
+        if size < self.options.multipart_threshold and size <= DRAFT_LIMIT:
+            result = self.upload_draft(path, size, request)
+        else:
+            result = self.upload_multipart(path, request)
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    # -- drafts: create, one form POST to S3, confirm
+
+    def upload_draft(self, path: Path, size: int, request: UploadRequest) -> UploadResult:
+        before = path.stat()
+        draft = self.api.create_draft(request.body(path, size))
+        meter = self.progress.meter(path.name, size)
+        try:
+            retrying(
+                lambda: self.post_form(path, draft["upload"], meter),
+                self.options.retry,
+                lambda error: is_transient_error(error) or isinstance(error, StorageBusy),
+            )
+        finally:
+            meter.close()
+        ensure_unchanged(path, before.st_size, before.st_mtime_ns)
+        confirmed = self.api.confirm_draft(draft["draft_id"])
+        return UploadResult(str(path), confirmed["key"], size, "draft", draft["draft_id"])
+
+    def post_form(self, path: Path, form: dict[str, Any], meter: Meter) -> None:
+        """The presigned POST: the signed fields, then the file, streamed from disk."""
+        with path.open("rb") as file:
+            counted = CountingReader(file, meter, self.stop)
+            # httpx only reads it, after sizing it with fileno/tell/seek.
+            upload = cast(BinaryIO, counted)
+            try:
+                answer = self.s3.post(
+                    form["url"], data=form["fields"], files={"file": (path.name, upload)}
+                )
+            except BaseException:
+                meter.advance(-counted.count)
+                raise
+        if answer.status_code >= 300:
+            meter.advance(-counted.count)
+            if retryable_s3(answer):
+                raise StorageBusy(f"S3 answered the draft upload with {answer.status_code}")
+            raise StorageRefused("S3 refused the draft upload", answer)
+
+    # -- multipart: init or resume, parts in parallel, complete
+
+    def upload_multipart(self, path: Path, request: UploadRequest) -> UploadResult:
+        version = FileVersion.of(path, request.body(path, path.stat().st_size))
+        plan, held = self.resumed(version) or self.started(path, version, request)
+        if plan.get("status") == "completed":
+            return self.finished(version, plan, held, 0)
+        todo = [n for n in range(1, plan["part_count"] + 1) if n not in held]
+        etags = dict(held)
+        etags |= self.send_parts(path, plan, todo, version.size)
+        ensure_unchanged(path, version.size, version.mtime_ns)
+        listed = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
+        done = self.api.complete_upload(plan["upload_id"], listed)
+        return self.finished(version, plan | done, held, len(todo))
+
+    def finished(
+        self, version: FileVersion, answer: dict[str, Any], held: dict[int, str], sent: int
+    ) -> UploadResult:
+        if self.resume is not None:
+            self.resume.forget(version.path)
+        return UploadResult(
+            path=version.path,
+            key=answer["key"],
+            size=version.size,
+            method="multipart",
+            id=answer["upload_id"],
+            parts_sent=sent,
+            parts_resumed=len(held),
+        )
+
+    def started(
+        self, path: Path, version: FileVersion, request: UploadRequest
+    ) -> tuple[dict[str, Any], dict[int, str]]:
+        body = request.body(path, version.size)
+        if self.options.part_size:
+            body["part_size"] = self.options.part_size
+        plan = self.api.init_upload(body)
+        if self.resume is not None:
+            self.resume.remember(plan["upload_id"], version)
+        return plan, {}
+
+    def resumed(self, version: FileVersion) -> tuple[dict[str, Any], dict[int, str]] | None:
+        """The recorded upload of this very file version and what S3 holds of it."""
+        recorded = self.resume.find(version.path) if self.resume else None
+        if recorded is None:
+            return None
+        if recorded.version != version:
+            self.cancel_quietly(recorded.upload_id)
+            return None
+        try:
+            status = self.api.upload_status(recorded.upload_id)
+        except ApiError as error:
+            if error.code in GONE_CODES:
+                return None
+            raise
+        if status["status"] not in RESUMABLE | {"completed"}:
+            return None
+        return status, held_parts(status)
+
+    def cancel_quietly(self, upload_id: str) -> None:
+        """A stale upload of an older version of the file: abort it, best effort
+        (the bucket's lifecycle rule aborts what this misses)."""
+        try:
+            self.api.cancel_upload(upload_id)
+        except (ApiError, httpx.TransportError):
+            pass
+
+    def send_parts(
+        self, path: Path, plan: dict[str, Any], todo: list[int], size: int
+    ) -> dict[int, str]:
+        """PUT the parts in `todo`, `concurrency` at a time; their ETags by number."""
+        part_size = plan["part_size"]
+        done_bytes = size - sum(part_length(n, part_size, size) for n in todo)
+        meter = self.progress.meter(path.name, size, done_bytes)
+        signer = PartSigner(self.api, plan["upload_id"], todo)
+        sender = PartSender(self, path, part_size, signer, meter)
+        try:
+            return sender.run(todo)
+        finally:
+            meter.close()
+
+
+def held_parts(status: dict[str, Any]) -> dict[int, str]:
+    """Parts S3 holds with the planned size (a short part is sent again)."""
+    size, part_size = status["size"], status["part_size"]
+    return {
+        part["part_number"]: part["etag"]
+        for part in status.get("parts", [])
+        if part["size"] == part_length(part["part_number"], part_size, size)
+    }
+
+
+def part_length(number: int, part_size: int, size: int) -> int:
+    return max(0, min(part_size, size - (number - 1) * part_size))
+
+
+def ensure_unchanged(path: Path, size: int, mtime_ns: int) -> None:
+    """Refuse to finish an upload whose file changed while it was read."""
+    now = path.stat()
+    if (now.st_size, now.st_mtime_ns) != (size, mtime_ns):
+        raise FileChangedError(f"{path} changed while it was being uploaded")
+
+
+class StorageRefused(Exception):
+    """S3 answered a presigned request with an error that retrying will not fix."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(f"{message}: {response.status_code} {s3_error_code(response)}")
+        self.status = response.status_code
+
+
+def s3_error_code(response: httpx.Response) -> str:
+    """`AccessDenied` from S3's XML error body, without parsing the rest."""
+    text = response.text
+    start = text.find("<Code>")
+    end = text.find("</Code>", start)
+    return text[start + 6 : end] if start >= 0 and end > start else ""
+
+
+class PartSender:
+    """The parallel part PUTs of one upload."""
+
+    def __init__(
+        self, uploader: Uploader, path: Path, part_size: int, signer: PartSigner, meter: Meter
+    ) -> None:
+        self.uploader, self.path, self.part_size = uploader, path, part_size
+        self.signer, self.meter = signer, meter
+        self.options = uploader.options
+        # Stops this upload's workers when one fails, as well as on the uploader's stop.
+        self.halt = threading.Event()
+
+    def run(self, todo: list[int]) -> dict[int, str]:
+        with ThreadPoolExecutor(self.options.concurrency, "stowage-part") as pool:
+            futures = {pool.submit(self.send, n): n for n in todo}
+            try:
+                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = [f for f in finished if f.exception() is not None]
+                if failed:
+                    raise first_error(failed)
+            except BaseException:
+                self.halt.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return {futures[f]: f.result() for f in futures}
+
+    def send(self, number: int) -> str:
+        """One part, re-signed after a 403 and retried after transient failures."""
+        failures = resigns = 0
+        while True:
+            response = self.put(number)
+            if response is not None and response.status_code == 200:
+                return response.headers["etag"]
+            if response is not None and response.status_code == 403:
+                if resigns == self.options.resigns:
+                    raise StorageRefused(f"S3 refused part {number}", response)
+                resigns += 1
+                self.signer.forget(number)
+                continue
+            if response is not None and not retryable_s3(response):
+                raise StorageRefused(f"S3 refused part {number}", response)
+            failures += 1
+            if failures == self.options.retry.attempts:
+                raise TransferFailed(f"part {number} failed {failures} times; giving up")
+            time.sleep(self.options.retry.delay(failures))
+
+    def put(self, number: int) -> httpx.Response | None:
+        """One try; None for a transient network failure. Bytes sent by a failed try
+        are taken back from the progress bar."""
+        if self.stopping():
+            raise Cancelled("stopped")
+        part = self.signer.part(number)
+        sent = 0
+
+        def counted(count: int) -> None:
+            nonlocal sent
+            sent += count
+            self.meter.advance(count)
+
+        offset, size = (number - 1) * self.part_size, part["size"]
+        body = read_slice(self.path, offset, size, self.options.chunk_size, counted, self.stopping)
+        try:
+            response = self.uploader.s3.put(
+                part["url"], content=body, headers={"Content-Length": str(size)}
+            )
+        except httpx.TransportError:
+            self.meter.advance(-sent)
+            return None
+        except BaseException:
+            self.meter.advance(-sent)
+            raise
+        if response.status_code != 200:
+            self.meter.advance(-sent)
+        return response
+
+    def stopping(self) -> bool:
+        return self.halt.is_set() or self.uploader.stop.is_set()
+
+
+def retryable_s3(response: httpx.Response) -> bool:
+    """5xx and 429; and S3's 400 RequestTimeout (it gave up waiting on a slow body)."""
+    if response.status_code in TRANSIENT_STATUSES:
+        return True
+    return response.status_code == 400 and b"RequestTimeout" in response.content
+
+
+def first_error(failed: list[Future[str]]) -> BaseException:
+    errors = [f.exception() for f in failed]
+    real = [e for e in errors if e is not None and not isinstance(e, Cancelled)]
+    chosen = (real or errors)[0]
+    assert chosen is not None
+    return chosen
+
+
+class StorageBusy(Exception):
+    """S3 answered 5xx or 429: worth another try."""
+
+
+class TransferFailed(Exception):
+    """A part kept failing with transient errors until the retries ran out."""
+
+
+class CountingReader:
+    """A file for httpx's multipart form that moves the progress bar as it is read.
+    `fileno` stays reachable so httpx can send a Content-Length (S3 needs one)."""
+
+    def __init__(self, file: BinaryIO, meter: Meter, stop: threading.Event) -> None:
+        self.file, self.meter, self.stop = file, meter, stop
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stop.is_set():
+            raise Cancelled("stopped")
+        data = self.file.read(size)
+        self.count += len(data)
+        self.meter.advance(len(data))
+        return data
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+
+def sha256_of(path: Path, chunk_size: int = 4 * MIB) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
