@@ -117,3 +117,38 @@ def test_downloaded_bytes_match_after_listing(api: Api):
     assert [f["key"] for f in listed] == [done["key"]]
     url = api.download(done["key"]).headers["Location"]
     assert requests.get(url, timeout=30).content == b"round trip"
+
+
+@pytest.mark.skipif(
+    bool(__import__("os").environ.get("STOWAGE_URL")), reason="writes to the local stack's S3"
+)
+def test_list_pages_through_2500_files_without_gaps_or_repeats(stack_api: Api):
+    # Given: a fresh client with 2,500 files, written straight into the local bucket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stowage.adapters.aws import s3_client
+    from stowage.config import upload_settings
+    from stowage.domain.clients import NewClient
+    from stowage.wiring import build_client_admin
+
+    record, key = build_client_admin().create_client(
+        NewClient(client_id=f"lst-{uuid.uuid4().hex[:8]}", max_file_size=1024)
+    )
+    api = Api(stack_api.url, key)
+    root = f"{record.key_prefix}/{record.role}/{record.client_id}/20260112/other/"
+    keys = [f"{root}f{n:05d} ü.bin" for n in range(2500)]
+    s3, bucket = s3_client(), upload_settings().files_bucket
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=b"."), keys))
+    # When: paged through, 1,000 at a time
+    seen, cursor, calls = [], None, 0
+    while True:
+        params = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+        page = api.call("GET", "/v1/files", params=params)
+        assert page.status_code == 200, page.text
+        seen += [f["key"] for f in page.json()["files"]]
+        calls, cursor = calls + 1, page.json()["next_cursor"]
+        if not cursor:
+            break
+    # Then: every key once, in key order, in three pages
+    assert seen == sorted(keys) and len(set(seen)) == 2500 and calls == 3
