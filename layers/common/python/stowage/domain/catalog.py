@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, owner_prefix
 from stowage.domain.ports import FileStore
 from stowage.domain.stored import META_CLIENT
@@ -30,8 +31,8 @@ from stowage.errors import (
     MissingFieldError,
     StoredFileNotFoundError,
 )
-from stowage.models.common import FileKind
-from stowage.models.identity import Owner
+from stowage.models.common import FileKind, NewFileRequest
+from stowage.models.identity import Caller, Owner
 from stowage.models.uploads import DeduplicatedResponse
 from stowage.units import GIB
 
@@ -130,6 +131,17 @@ def backup_area_key(owner: Owner, app: str, file_name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Admission:
+    """A new file, accepted: for whom, under which name, and whether it is a backup the
+    user already has (`twin`: then there is nothing to upload)."""
+
+    owner: Owner
+    name: str
+    backup: BackupOf | None
+    twin: IndexEntry | None
+
+
+@dataclass(frozen=True)
 class CatalogRules:
     keep_backups: int = 10
     recent: int = 50
@@ -146,6 +158,17 @@ class Catalog:
         self.index = index
         self.files = files
         self.rules = rules
+
+    def admit(
+        self, caller: Caller, request: NewFileRequest, now: datetime, max_size: int
+    ) -> Admission:
+        """The checks every new upload or draft starts with: identity, name, size, and
+        for a backup with a SHA-256, whether the user already has those bytes."""
+        owner = resolve_owner(caller, request.user_id, request.role)
+        name, backup = name_for(owner, naming_of(request), now)
+        check_size(caller, request.size, max_size)
+        twin = self.duplicate_of(owner, backup.app, request.sha256) if backup else None
+        return Admission(owner, name, backup, twin)
 
     # --- recording --------------------------------------------------------------------
     def stored(self, owner: Owner, entry: IndexEntry) -> IndexEntry:

@@ -19,13 +19,10 @@ from stowage.domain.catalog import (
     Catalog,
     IndexEntry,
     deduplicated,
-    name_for,
-    naming_of,
 )
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
 from stowage.domain.draft import Draft
-from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import content_disposition
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import DraftObjects, DraftStore, FileStore
@@ -100,14 +97,12 @@ class DraftService:
     def create_draft(
         self, caller: Caller, request: CreateDraftRequest
     ) -> CreateDraftResponse | DeduplicatedResponse:
-        owner = resolve_owner(caller, request.user_id, request.role)
         now = self.clock()
-        name, backup = name_for(owner, naming_of(request), now)
-        self._check_size(caller, request.size)
-        twin = self.catalog.duplicate_of(owner, backup.app, request.sha256) if backup else None
-        if twin is not None:
-            return deduplicated(twin)
-        draft = self._new_draft(owner, (name, backup), request, now)
+        new = self.catalog.admit(caller, request, now, self.rules.max_file_size)
+        _check_draft_size(request.size)
+        if new.twin is not None:
+            return deduplicated(new.twin)
+        draft = self._new_draft(new.owner, (new.name, new.backup), request, now)
         self.drafts.create(draft)
         ttl = self.rules.upload_ttl
         form = self.objects.presign_post(
@@ -145,15 +140,6 @@ class DraftService:
             app=backup.app if backup else None,
             iteration=backup.iteration if backup else None,
         )
-
-    def _check_size(self, caller: Caller, size: int) -> None:
-        check_size(caller, size, self.rules.max_file_size)
-        if size > MAX_SINGLE_REQUEST_SIZE:
-            raise FileTooLargeError(
-                f"drafts hold at most {MAX_SINGLE_REQUEST_SIZE} bytes; "
-                "use a multipart upload (POST /v1/uploads) for larger files",
-                field="size",
-            )
 
     # --- status and preview -----------------------------------------------------------
     def get_status(self, caller: Caller, draft_id: str) -> DraftStatusResponse:
@@ -300,6 +286,15 @@ class DraftService:
         if draft is None or draft.client_id != caller.client_id:
             raise DraftNotFoundError(f"no draft {draft_id!r}")
         return draft
+
+
+def _check_draft_size(size: int) -> None:
+    if size > MAX_SINGLE_REQUEST_SIZE:
+        raise FileTooLargeError(
+            f"drafts hold at most {MAX_SINGLE_REQUEST_SIZE} bytes; "
+            "use a multipart upload (POST /v1/uploads) for larger files",
+            field="size",
+        )
 
 
 def _raise_for_state(draft: Draft, now: datetime) -> None:

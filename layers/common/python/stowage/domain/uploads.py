@@ -18,12 +18,9 @@ from stowage.domain.catalog import (
     Catalog,
     IndexEntry,
     deduplicated,
-    name_for,
-    naming_of,
 )
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
-from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
 from stowage.domain.ports import ObjectStore, SessionStore, StoredPart
@@ -101,14 +98,11 @@ class UploadService:
     def init_upload(
         self, caller: Caller, request: InitUploadRequest
     ) -> InitUploadResponse | DeduplicatedResponse:
-        owner = resolve_owner(caller, request.user_id, request.role)
         now = self.clock()
-        name, backup = name_for(owner, naming_of(request), now)
-        check_size(caller, request.size, self.rules.max_file_size)
-        twin = self.catalog.duplicate_of(owner, backup.app, request.sha256) if backup else None
-        if twin is not None:
-            return deduplicated(twin)
-        session = self._start(owner, (name, backup), request, now)
+        new = self.catalog.admit(caller, request, now, self.rules.max_file_size)
+        if new.twin is not None:
+            return deduplicated(new.twin)
+        session = self._start(new.owner, (new.name, new.backup), request, now)
         return InitUploadResponse(**_init_fields(session))
 
     def _start(

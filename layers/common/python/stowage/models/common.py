@@ -49,3 +49,19 @@ class Request(BaseModel):
 
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class NewFileRequest(Request):
+    """What starting any upload says: the file, who it is for, and for a backup its app."""
+
+    file_name: str | None = Field(default=None, min_length=1, max_length=1024)
+    """Required for files; a backup is named by stowage."""
+    size: int = Field(ge=0)
+    content_type: ContentType | None = None
+    sha256: Sha256Hex | None = None
+    user_id: Name | None = None
+    role: Name | None = None
+    overwrite: bool = False
+    kind: FileKind = "file"
+    app: AppName | None = None
+    iteration: int | None = Field(default=None, ge=0)

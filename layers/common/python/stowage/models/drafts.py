@@ -4,34 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
-from stowage.models.common import (
-    AppName,
-    ContentType,
-    FileKind,
-    Name,
-    Request,
-    Response,
-    Sha256Hex,
-    Timestamp,
-)
+from stowage.models.common import NewFileRequest, Response, Timestamp
 
 DraftStatus = Literal["pending", "uploaded", "confirmed", "discarded", "expired"]
 
 
-class CreateDraftRequest(Request):
-    file_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    """Required for files; a backup is named by stowage."""
-    size: int = Field(ge=0)
-    content_type: ContentType | None = None
-    sha256: Sha256Hex | None = None
-    user_id: Name | None = None
-    role: Name | None = None
-    overwrite: bool = False
-    kind: FileKind = "file"
-    app: AppName | None = None
-    iteration: int | None = Field(default=None, ge=0)
+class CreateDraftRequest(NewFileRequest):
+    """The upload-url step; the same fields as a multipart init, without a part size."""
 
 
 class PresignedPost(Response):

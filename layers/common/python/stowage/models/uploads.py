@@ -7,13 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from stowage.models.common import (
-    AppName,
-    ContentType,
-    FileKind,
-    Name,
+    NewFileRequest,
     Request,
     Response,
-    Sha256Hex,
     Timestamp,
 )
 from stowage.units import GIB, MIB
@@ -21,19 +17,8 @@ from stowage.units import GIB, MIB
 UploadStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
 
 
-class InitUploadRequest(Request):
-    file_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    """Required for files; a backup is named by stowage."""
-    size: int = Field(ge=0)
-    content_type: ContentType | None = None
+class InitUploadRequest(NewFileRequest):
     part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * GIB)
-    sha256: Sha256Hex | None = None
-    user_id: Name | None = None
-    role: Name | None = None
-    overwrite: bool = False
-    kind: FileKind = "file"
-    app: AppName | None = None
-    iteration: int | None = Field(default=None, ge=0)
 
 
 class InitUploadResponse(Response):
