@@ -137,14 +137,15 @@ def test_cancel_after_complete_is_409(api: Api):
     assert api.status(done["upload_id"])["status"] == "completed"
 
 
-def test_download_of_a_missing_or_climbing_key_is_404(api: Api):
-    # Given keys that do not exist or climb out of the caller's area; slashes encoded
-    # as %2F so no client normalises the dots away before the gateway decodes them
-    for key in ["user/dev/20260101/other/none.bin", "../../etc/passwd", "other/x"]:
-        # When
+def test_download_of_a_missing_or_foreign_key_is_404_and_a_climbing_one_400(api: Api):
+    # Given keys that do not exist, lie outside the caller's area, or climb; slashes
+    # encoded as %2F so no client normalises the dots away before the gateway decodes them
+    for key in ["user/dev/20260101/other/none.bin", "other/x"]:
         answer = api.call("GET", "/v1/files/" + quote(key, safe=""))
-        # Then
         assert_error(answer, 404, "FILE_NOT_FOUND")
+    for key in ["../../etc/passwd", "user/dev/../../x", "user//dev/x"]:
+        answer = api.call("GET", "/v1/files/" + quote(key, safe=""))
+        assert_error(answer, 400, "INVALID_FIELD")
 
 
 def test_unknown_routes_are_404(api: Api):

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stowage.domain.keys import build_key, check_file_name, key_safe_name, name_variant
+from stowage.domain.keys import (
+    build_key,
+    check_file_name,
+    check_key,
+    key_safe_name,
+    name_variant,
+)
 from stowage.errors import InvalidFieldError
 from stowage.models.identity import Owner
 
@@ -224,3 +230,31 @@ def test_name_variant_with_a_very_long_extension_stays_within_255_bytes(name):
     variant = name_variant(name, 1)
     # Then the variant is still a valid file name
     assert len(variant.encode("utf-8")) <= 255
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "/abs/key",
+        "a//b",
+        "a/../b",
+        "a/./b",
+        "a/b\x00c",
+        "a/b\nc",
+        "a/" + "x" * 1100,
+        "a/\u202eevil",
+    ],
+)
+def test_keys_no_stowage_key_could_look_like_are_400(key):
+    with pytest.raises(InvalidFieldError) as caught:
+        check_key(key)
+    assert caught.value.field == "key"
+
+
+def test_keys_stowage_makes_pass_the_key_check():
+    owner = Owner(client_id="c", key_prefix="p", role="r", user_id="u")
+    day = datetime(2026, 1, 12, tzinfo=UTC)
+    for name in ["a.txt", "ü ñ (1).pdf", "q____x_ ü.txt", "x" * 255]:
+        key = build_key(owner, day, "other", name)
+        assert check_key(key) == key

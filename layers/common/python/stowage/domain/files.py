@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from stowage.domain.catalog import Catalog
 from stowage.domain.clock import utc_now
 from stowage.domain.identity import key_is_visible, owner_of_key, resolve_owner, visible_root
-from stowage.domain.keys import content_disposition, decode_name
+from stowage.domain.keys import check_key, content_disposition, decode_name
 from stowage.domain.ports import FileStore, ObjectInfo
 from stowage.domain.stored import META_CLIENT, META_NAME, META_SHA256
 from stowage.errors import InvalidFieldError, StoredFileNotFoundError
@@ -63,6 +63,7 @@ class FileService:
 
     def find_own(self, caller: Caller, key: str) -> ObjectInfo:
         """The object at `key` if the caller owns it; 404 for missing and foreign keys alike."""
+        check_key(key)
         info = self.storage.head(key) if key_is_visible(caller, key) else None
         if info is None or info.metadata.get(META_CLIENT) != caller.client_id:
             raise StoredFileNotFoundError("no such file")

@@ -44,6 +44,20 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
+MAX_KEY_BYTES = 1024
+
+
+def check_key(key: str) -> str:
+    """A key as given in a path: 400 if no key stowage makes could look like it
+    (empty or dot segments, control characters, over S3's 1,024 bytes)."""
+    segments = key.split("/")
+    if len(key.encode("utf-8", errors="replace")) > MAX_KEY_BYTES or any(
+        _name_problem(segment) for segment in segments
+    ):
+        raise InvalidFieldError("key is not a valid file key", field="key")
+    return key
+
+
 def key_safe_name(name: str) -> str:
     """The name as it appears in a key: unsafe characters become `_`."""
     return _UNSAFE_IN_KEY.sub("_", name)
