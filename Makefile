@@ -12,6 +12,7 @@ UV := $(TOOLS)/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
 # sam build (BuildMethod python3.13) needs python3.13 itself on PATH.
 SAM_PATH := $(dir $(PY313)):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -38,7 +39,13 @@ $(SAM): tools/sam.lock.txt | $(UV)
 	$(UV) pip install -q --python $(TOOLS)/sam/bin/python --require-hashes -r tools/sam.lock.txt
 	touch $@
 
-install: $(VENV)/.synced $(SAM)  ## install every dependency from the lock files
+# checkov, like SAM, pins libraries the project also uses: it gets its own locked env.
+$(CHECKOV): tools/checkov.lock.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PY313) $(TOOLS)/checkov
+	$(UV) pip install -q --python $(TOOLS)/checkov/bin/python --require-hashes -r tools/checkov.lock.txt
+	touch $@
+
+install: $(VENV)/.synced $(SAM) $(CHECKOV)  ## install every dependency from the lock files
 
 dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 	$(BIN)/python -m devstack
