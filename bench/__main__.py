@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_calls, cleanup, cold_start, latency
+from bench import api_calls, cleanup, cli, cold_start, latency
 
 SECTIONS = {
     "api_calls": api_calls.report,
     "latency": latency.report,
     "cold_start": cold_start.report,
     "cleanup": cleanup.report,
+    "cli": cli.report,
 }
 
 

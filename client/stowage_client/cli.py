@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,7 +27,7 @@ from stowage_client.api import ApiError, StowageApi
 from stowage_client.config import ConfigError, Settings, load_settings
 from stowage_client.download import Downloader, DownloadFailed, Link
 from stowage_client.parts import Cancelled, FileChangedError
-from stowage_client.progress import BarProgress, LineProgress, NullProgress, Progress, size_text
+from stowage_client.progress import LineProgress, NullProgress, Progress, size_text
 from stowage_client.resume import ResumeStore
 from stowage_client.upload import (
     StorageRefused,
@@ -36,8 +37,9 @@ from stowage_client.upload import (
     UploadRequest,
     sha256_of,
 )
-from stowage_client.watch import DEFAULT_IGNORE, Watcher, WatchOptions
-from stowage_client.watchdb import WatchDb
+
+if TYPE_CHECKING:
+    from stowage_client.watchdb import WatchDb
 
 FAILURES = (
     ApiError,
@@ -148,18 +150,22 @@ def progress_for(args: argparse.Namespace) -> AbstractContextManager[Progress]:
     if args.quiet:
         return nullcontext(NullProgress())
     if sys.stderr.isatty():
+        from stowage_client.bar import BarProgress
+
         return BarProgress()
     return nullcontext(LineProgress(sys.stderr))
 
 
 @contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM ask the transfer to stop cleanly (state kept for a rerun);
-    a second Ctrl-C stops at once."""
+    """SIGINT/SIGTERM ask the transfer to stop cleanly: parts in flight finish, the
+    state stays for a rerun. A second signal stops at once (the state on disk is
+    consistent at every moment, so that is safe too)."""
 
     def handler(number: int, frame: FrameType | None) -> None:
-        if stop.is_set() and number == signal.SIGINT:
-            raise KeyboardInterrupt
+        if stop.is_set():
+            sys.stderr.write("stowage: stopped at once; run the same command again to resume\n")
+            os._exit(130)
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -287,6 +293,10 @@ def run_latest(args: argparse.Namespace, api: StowageApi, settings: Settings) ->
 
 
 def run_watch(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int:
+    # Imported here: watchdog is only needed by this command.
+    from stowage_client.watch import DEFAULT_IGNORE, Watcher, WatchOptions
+    from stowage_client.watchdb import WatchDb
+
     db = WatchDb(args.db or settings.state_dir / "watch.db")
     if args.report:
         print_report(db, args)

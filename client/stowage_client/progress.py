@@ -1,5 +1,5 @@
-"""Transfer progress, part of the CLI's output layer: a rich bar with throughput and
-ETA on a terminal, plain lines otherwise, or nothing.
+"""Transfer progress, part of the CLI's output layer: plain lines, or nothing (the
+rich bar for terminals is in bar.py, imported only when one is shown).
 
 Library code (uploads, downloads, the watcher) only sees the `Progress` protocol and
 calls `meter(...)`, then `advance(n)` from any worker thread.
@@ -9,19 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
-from typing import Protocol, Self, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.progress import Progress as RichBar
+from typing import Protocol, TextIO
 
 
 class Meter(Protocol):
@@ -46,47 +34,6 @@ class NullMeter:
 class NullProgress:
     def meter(self, name: str, total: int, done: int = 0) -> Meter:
         return NullMeter()
-
-
-class BarProgress:
-    """rich's progress bar on stderr; use it as a context manager around transfers."""
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description}", justify="left"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console or Console(stderr=True),
-            transient=False,
-        )
-
-    def __enter__(self) -> Self:
-        self.bar.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.bar.stop()
-
-    def meter(self, name: str, total: int, done: int = 0) -> Meter:
-        return BarMeter(self.bar, self.bar.add_task(name, total=total, completed=done))
-
-
-class BarMeter:
-    def __init__(self, bar: RichBar, task: TaskID) -> None:
-        self.bar, self.task = bar, task
-
-    def advance(self, count: int) -> None:
-        self.bar.advance(self.task, count)
-
-    def close(self) -> None:
-        self.bar.refresh()
 
 
 class LineProgress:

@@ -99,6 +99,7 @@ class Uploader:
             result = self.upload_draft(path, size, request)
         else:
             result = self.upload_multipart(path, request)
+        result.sha256 = request.sha256
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -144,23 +145,28 @@ class Uploader:
     def upload_multipart(self, path: Path, request: UploadRequest) -> UploadResult:
         version = FileVersion.of(path, request.body(path, path.stat().st_size))
         plan, held = self.resumed(version) or self.started(path, version, request)
-        if plan.get("status") == "completed":
-            return self.finished(version, plan, held, 0)
+        if plan.get("status") == "completed":  # done before a crash, never recorded
+            return self.finished(path, version, plan, held, 0)
         todo = [n for n in range(1, plan["part_count"] + 1) if n not in held]
         etags = dict(held)
         etags |= self.send_parts(path, plan, todo, version.size)
         ensure_unchanged(path, version.size, version.mtime_ns)
         listed = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
         done = self.api.complete_upload(plan["upload_id"], listed)
-        return self.finished(version, plan | done, held, len(todo))
+        return self.finished(path, version, plan | done, held, len(todo))
 
     def finished(
-        self, version: FileVersion, answer: dict[str, Any], held: dict[int, str], sent: int
+        self,
+        path: Path,
+        version: FileVersion,
+        answer: dict[str, Any],
+        held: dict[int, str],
+        sent: int,
     ) -> UploadResult:
         if self.resume is not None:
             self.resume.forget(version.path)
         return UploadResult(
-            path=version.path,
+            path=str(path),
             key=answer["key"],
             size=version.size,
             method="multipart",

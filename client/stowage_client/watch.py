@@ -93,7 +93,6 @@ class Watcher:
     def __post_init__(self) -> None:
         self.folders = [folder.resolve() for folder in self.folders]
         self.events = EventQueue()
-        self.ignored_paths = {self.db.path.resolve()}
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set (the CLI sets it on SIGINT and SIGTERM)."""
@@ -155,7 +154,9 @@ class Watcher:
         return next((f for f in self.folders if path.is_relative_to(f)), None)
 
     def ignores(self, path: Path, folder: Path) -> bool:
-        if path.resolve() in self.ignored_paths or path.name.startswith(self.db.path.name):
+        """Scratch files by name, and the watcher's own database (with its journal)."""
+        own = self.db.path.resolve()
+        if path.resolve().parent == own.parent and path.name.startswith(own.name):
             return True
         parts = path.relative_to(folder).parts
         return any(
