@@ -23,6 +23,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from devstack.atomic import serialize_dynamodb
 from devstack.template import BucketSpec, Node, StackSpec, TableSpec
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def _part_puts_without_form_type(app: Any) -> Any:
 
 class _PartFriendlyMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
+        serialize_dynamodb()
         app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devstack.atomic import serialize_dynamodb
 from devstack.aws import create_bucket, create_table
 from devstack.template import StackSpec, load_template
 from stowage import config
@@ -57,6 +58,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackSpec]:
         for name, value in function.environment.items():
             monkeypatch.setenv(name, value)
     config.clear_settings()
+    serialize_dynamodb()
     with mock_aws():
         for bucket in spec.buckets:
             create_bucket(boto3.client("s3"), bucket)

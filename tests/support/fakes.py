@@ -288,6 +288,20 @@ class FakeIndexStore:
         found = self.saved.get(owner.model_dump_json())
         return found if found is not None else UserIndex()
 
+    def append(self, owner, entry):  # type: ignore[no-untyped-def]
+        with self.lock:
+            index = self.load(owner)
+            changes = {
+                "recent": [entry, *index.recent],
+                "by_category": index.by_category | {entry.category: entry},
+                "version": index.version + 1,
+            }
+            if entry.app is not None:
+                changes["backups"] = [entry, *index.backups]
+            stored = type(index).model_validate(index.model_dump() | changes)
+            self.saved[owner.model_dump_json()] = stored
+            return len(changes["recent"]), len(changes.get("backups", index.backups))
+
     def save(self, owner, index) -> bool:  # type: ignore[no-untyped-def]
         with self.lock:
             current = self.saved.get(owner.model_dump_json())

@@ -85,12 +85,23 @@ def test_another_clients_object_at_an_indexed_key_is_not_served(world):
         catalog.latest(OWNER, None, None)
 
 
-def test_the_recent_list_is_bounded(world):
+def test_the_recent_list_is_trimmed_once_it_is_twice_its_bound(world):
     catalog, storage, index = world
-    for n in range(8):
+    for n in range(10):
         put(storage, f"k/{n}", b"x")
         catalog.stored(OWNER, entry(f"k/{n}", n))
-    assert [e.key for e in index.load(OWNER).recent] == ["k/7", "k/6", "k/5", "k/4", "k/3"]
+    assert len(index.load(OWNER).recent) == 10  # appends alone: no rewrite yet
+    put(storage, "k/10", b"x")
+    catalog.stored(OWNER, entry("k/10", 10))
+    assert [e.key for e in index.load(OWNER).recent] == ["k/10", "k/9", "k/8", "k/7", "k/6"]
+
+
+def test_a_key_recorded_twice_counts_once(world):
+    catalog, storage, index = world
+    put(storage, "k/a", b"x")
+    catalog.stored(OWNER, entry("k/a", 1))
+    catalog.stored(OWNER, entry("k/a", 2))
+    assert [e.key for e in index.load(OWNER).recent] == ["k/a"]
 
 
 def test_backups_beyond_the_kept_number_move_to_the_backup_area(world):

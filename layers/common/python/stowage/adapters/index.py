@@ -1,25 +1,35 @@
-"""Each user's file index: one item of the uploads table (`kind` = "index"), written
-under optimistic locking on `version`.
+"""Each user's file index: one item of the uploads table (`kind` = "index").
 
-IAM actions on the uploads table: dynamodb:GetItem (load), dynamodb:PutItem (save).
+New files are appended atomically (`list_append`, `ADD version`), so concurrent
+uploads of one user never conflict. Rewrites (deletions, trimming, moving a backup)
+replace the item only if `version` is still the one read.
+
+IAM actions on the uploads table: dynamodb:GetItem (load), dynamodb:UpdateItem
+(append), dynamodb:PutItem (save).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stowage.adapters.aws import translated
 from stowage.adapters.dynamodb import conditional, from_item, to_item
-from stowage.domain.catalog import UserIndex
+from stowage.domain.catalog import IndexEntry, UserIndex
 from stowage.errors import DatabaseError
 from stowage.models.identity import Owner
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+CATEGORY = "cat_"
+
 
 def index_pk(owner: Owner) -> str:
     return f"index#{owner.client_id}#{owner.role}#{owner.user_id}"
+
+
+def _stored(entry: IndexEntry) -> dict[str, Any]:
+    return entry.model_dump(mode="json", exclude_none=True)
 
 
 class DynamoIndexStore:
@@ -33,16 +43,48 @@ class DynamoIndexStore:
                 TableName=self.table, Key=to_item({"pk": index_pk(owner)}), ConsistentRead=True
             )
         item = from_item(answer.get("Item") or {})
-        if not item:
-            return UserIndex()
-        return UserIndex.model_validate_json(item["data"]).model_copy(
-            update={"version": int(item["version"])}
+        return UserIndex(
+            recent=item.get("recent", []),
+            backups=item.get("backups", []),
+            by_category={
+                name[len(CATEGORY) :]: value
+                for name, value in item.items()
+                if name.startswith(CATEGORY)
+            },
+            version=int(item.get("version", 0)),
         )
 
+    def append(self, owner: Owner, entry: IndexEntry) -> tuple[int, int]:
+        update = (
+            "SET recent = list_append(:new, if_not_exists(recent, :none)), #cat = :entry,"
+            " kind = :kind ADD version :one"
+        )
+        if entry.app is not None:
+            update = update.replace(
+                ", #cat", ", backups = list_append(:new, if_not_exists(backups, :none)), #cat"
+            )
+        values = {":new": [_stored(entry)], ":none": [], ":entry": _stored(entry)}
+        with translated(DatabaseError, "recording the file"):
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"pk": index_pk(owner)}),
+                UpdateExpression=update,
+                ExpressionAttributeNames={"#cat": CATEGORY + entry.category},
+                ExpressionAttributeValues=to_item(values | {":kind": "index", ":one": 1}),
+                ReturnValues="ALL_NEW",
+            )
+        item = from_item(answer["Attributes"])
+        return len(item.get("recent", [])), len(item.get("backups", []))
+
     def save(self, owner: Owner, index: UserIndex) -> bool:
-        # The data is one JSON string: compact, and read back by the same model.
-        data = index.model_dump_json(exclude={"version"})
-        item = {"pk": index_pk(owner), "kind": "index", "data": data, "version": index.version + 1}
+        item: dict[str, Any] = {
+            "pk": index_pk(owner),
+            "kind": "index",
+            "version": index.version + 1,
+            "recent": [_stored(e) for e in index.recent],
+            "backups": [_stored(e) for e in index.backups],
+        }
+        item |= {CATEGORY + name: _stored(e) for name, e in index.by_category.items()}
         return conditional(
             "writing the file index",
             lambda: self.client.put_item(

@@ -12,14 +12,16 @@ stored twice.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, owner_prefix
@@ -61,9 +63,22 @@ class UserIndex(BaseModel):
     version: int = 0
     """The version this copy was read at; a save succeeds only if it is still current."""
 
+    @field_validator("recent", "backups")
+    @classmethod
+    def _once_each(cls, entries: list[IndexEntry]) -> list[IndexEntry]:
+        """A retried recording may append a key twice; the first (newest) one counts."""
+        first = {e.key: e for e in reversed(entries)}
+        return [e for e in entries if first[e.key] is e]
+
 
 class IndexStore(Protocol):
     def load(self, owner: Owner) -> UserIndex: ...
+
+    def append(self, owner: Owner, entry: IndexEntry) -> tuple[int, int]:
+        """Put `entry` first in the recent list (and the backups, for a backup) and make it
+        its category's newest, in one atomic write that never conflicts; answers the
+        lengths of the recent and backups lists now."""
+        ...
 
     def save(self, owner: Owner, index: UserIndex) -> bool:
         """Write `index` if nobody wrote since it was loaded; False if someone did."""
@@ -150,7 +165,7 @@ class CatalogRules:
     """Backups listed per user (main and backup areas together)."""
     hash_limit: int = GIB
     """Largest backup whose SHA-256 stowage computes itself when the client sent none."""
-    save_attempts: int = 10
+    save_attempts: int = 12
 
 
 class Catalog:
@@ -181,7 +196,11 @@ class Catalog:
             if twin is not None and twin.key != entry.key:
                 self.files.delete(entry.key)
                 return twin
-        self._change(owner, partial(_added, entry=entry, rules=self.rules))
+        # Appends never conflict, so many uploads of one user can finish at once; the
+        # lists are trimmed back (a conditional rewrite) once they grow past twice the bound.
+        recent, backups = self.index.append(owner, entry)
+        if recent > 2 * self.rules.recent or backups > 2 * self.rules.backups:
+            self._trim(owner)
         if app is not None:
             self._rotate(owner, app)
         return entry
@@ -229,6 +248,14 @@ class Catalog:
             moved = old.model_copy(update={"key": new_key, "area": "backup"})
             self._change(owner, partial(_moved, old=old, moved=moved))
 
+    def _trim(self, owner: Owner) -> None:
+        """Housekeeping: while appends keep coming a rewrite may lose every race, and
+        the next append tries again, so a lost race is no error here."""
+        try:
+            self._change(owner, partial(_trimmed, rules=self.rules))
+        except DatabaseError:
+            return
+
     def _hash(self, entry: IndexEntry) -> str | None:
         if entry.size > self.rules.hash_limit:
             return None
@@ -239,10 +266,12 @@ class Catalog:
         return info is not None and info.metadata.get(META_CLIENT) == owner.client_id
 
     def _change(self, owner: Owner, change: Callable[[UserIndex], UserIndex]) -> None:
-        """Read, change, write back unless someone else wrote meanwhile; then again."""
-        for _ in range(self.rules.save_attempts):
+        """Read, change, write back unless someone else wrote meanwhile; then again, after
+        a short random pause so that racing writers spread out."""
+        for attempt in range(self.rules.save_attempts):
             if self.index.save(owner, change(self.index.load(owner))):
                 return
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311 - jitter
         raise DatabaseError("the user's file index is too busy; retry")
 
 
@@ -250,15 +279,10 @@ def _matches(entry: IndexEntry, category: str | None, name_prefix: str | None) -
     return category in (None, entry.category) and entry.file_name.startswith(name_prefix or "")
 
 
-def _added(index: UserIndex, entry: IndexEntry, rules: CatalogRules) -> UserIndex:
-    index = _without(index, entry.key)
-    changes: dict[str, object] = {
-        "recent": [entry, *index.recent][: rules.recent],
-        "by_category": index.by_category | {entry.category: entry},
-    }
-    if entry.app is not None:
-        changes["backups"] = [entry, *index.backups][: rules.backups]
-    return index.model_copy(update=changes)
+def _trimmed(index: UserIndex, rules: CatalogRules) -> UserIndex:
+    return index.model_copy(
+        update={"recent": index.recent[: rules.recent], "backups": index.backups[: rules.backups]}
+    )
 
 
 def _without(index: UserIndex, key: str) -> UserIndex:
