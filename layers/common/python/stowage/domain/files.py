@@ -19,7 +19,7 @@ from stowage.domain.identity import key_is_visible, owner_of_key, resolve_owner,
 from stowage.domain.keys import check_key, content_disposition, decode_name
 from stowage.domain.ports import FileStore, ObjectInfo
 from stowage.domain.stored import META_CLIENT, META_NAME, META_SHA256
-from stowage.errors import InvalidFieldError, StoredFileNotFoundError
+from stowage.errors import DatabaseError, InvalidFieldError, StoredFileNotFoundError
 from stowage.models.files import (
     BackupListResponse,
     BackupSummary,
@@ -96,7 +96,10 @@ class FileService:
     def delete(self, caller: Caller, key: str) -> DeleteFileResponse:
         self.find_own(caller, key)
         self.storage.delete(key)
-        self.catalog.forget(owner_of_key(caller, key), key)
+        try:
+            self.catalog.forget(owner_of_key(caller, key), key)
+        except DatabaseError:
+            pass  # the file is gone; `latest` checks existence, so a stale entry is skipped
         return DeleteFileResponse(key=key, status="deleted")
 
     def latest_link(self, caller: Caller, wanted: LatestQuery) -> DownloadLinkResponse:
