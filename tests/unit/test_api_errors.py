@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Annotated, Any
@@ -126,7 +127,12 @@ def _list(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     return {"limit": limit}
 
 
-def call(method: str, body: str | None = None, query: dict[str, str] | None = None):
+def call(
+    method: str,
+    body: str | None = None,
+    query: dict[str, str] | None = None,
+    base64_encoded: bool = False,
+):
     event = {
         "version": "2.0",
         "routeKey": f"{method} /things",
@@ -136,7 +142,7 @@ def call(method: str, body: str | None = None, query: dict[str, str] | None = No
         "queryStringParameters": query,
         "requestContext": {"http": {"method": method, "path": "/things"}, "stage": "$default"},
         "body": body,
-        "isBase64Encoded": False,
+        "isBase64Encoded": base64_encoded,
     }
     answer = app.resolve(event, None)
     return answer["statusCode"], json.loads(answer["body"])
@@ -163,6 +169,25 @@ def test_bad_bodies_answer_400_in_contract_shape(body, code, field):
     assert status == 400
     assert answer["error"]["code"] == code
     assert answer["error"].get("field") == field
+
+
+def test_a_body_that_is_not_utf8_answers_invalid_json():
+    # Given bytes that are not UTF-8, which API Gateway hands over base64-encoded
+    # (found by the fuzzer: it was a 500)
+    body = base64.b64encode(b'{"file_name": "\xca\x00", "size": 1}').decode()
+    # When
+    status, answer = call("POST", body, base64_encoded=True)
+    # Then
+    assert (status, answer["error"]["code"]) == (400, "INVALID_JSON")
+
+
+def test_a_utf8_base64_body_is_read_as_usual():
+    # Given a base64-encoded body that is valid UTF-8 JSON
+    body = base64.b64encode(b'{"file_name": "a", "size": 1}').decode()
+    # When
+    status, answer = call("POST", body, base64_encoded=True)
+    # Then
+    assert (status, answer) == (200, {"ok": True})
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "ten"])

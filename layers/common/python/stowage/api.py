@@ -29,6 +29,7 @@ def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.exception_handler(StowageError)(error_response)
     app.exception_handler(RequestValidationError)(validation_response)
+    app.exception_handler(UnicodeDecodeError)(lambda exc: undecodable_response(app, exc))
     app.not_found()(lambda _exc: error_response(NotFoundError("no such route")))
     app.exception_handler(Exception)(unexpected_response)
     return app
@@ -84,6 +85,16 @@ def to_contract_error(errors: Any) -> StowageError:
     if kind == "missing":
         return MissingFieldError(f"{field} is required", field=field)
     return InvalidFieldError(f"{field}: {first.get('msg', 'invalid value')}", field=field)
+
+
+def undecodable_response(app: APIGatewayHttpResolver, exc: UnicodeDecodeError) -> Response[str]:
+    """Powertools decodes a base64 body to text before validating it: bytes that are not
+    UTF-8 are the client's INVALID_JSON, not a crash. Any other decoding error is a bug."""
+    try:
+        _ = app.current_event.decoded_body
+    except UnicodeDecodeError:
+        return error_response(InvalidJsonError("the body is not UTF-8 encoded JSON"))
+    return unexpected_response(exc)
 
 
 def unexpected_response(exc: Exception) -> Response[str]:
