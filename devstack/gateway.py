@@ -419,9 +419,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             log(f"gateway error:\n{traceback.format_exc().rstrip()}")
             return message_response(500, "Internal Server Error")
 
-    # TRACE and CONNECT too: a method no route has is API Gateway's 404, not a 501 page.
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = serve
-    do_TRACE = do_CONNECT = serve
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY…) is routed too: a method no route has is API
+        Gateway's 404, not http.server's 501 page."""
+        if name.startswith("do_"):
+            return self.serve
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes:
         """The body (chunked or sized), kept up to one byte past the 10 MB limit."""

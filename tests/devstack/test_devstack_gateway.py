@@ -65,6 +65,7 @@ def test_a_greedy_parameter_takes_the_rest_of_the_path(stack: LocalStack) -> Non
         ("HEAD", "/files/a.txt"),  # HEAD needs a HEAD route, GET does not do
         ("GET", "/nowhere"),
         ("TRACE", "/items/42"),  # no route has it: 404 too, not http.server's 501
+        ("QUERY", "/items/42"),
     ],
 )
 def test_unmatched_requests_are_404(stack: LocalStack, method: str, path: str) -> None:
