@@ -32,11 +32,12 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 ACCESS_KEY_ID = "testing"
-SECRET_ACCESS_KEY = "testing"
+SECRET_ACCESS_KEY = "testing"  # nosec B105  # moto's fake credentials, local only
+SESSION_TOKEN = "testing"  # nosec B105  # moto's fake credentials, local only
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
     "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": SESSION_TOKEN,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
@@ -98,7 +99,7 @@ class MotoServer:
     def reset(self) -> None:
         """Drop every bucket, table and object moto holds."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+        with urllib.request.urlopen(request, timeout=10) as response:  # nosec B310  # http to local moto
             response.read()
 
     def stop(self) -> None:

@@ -89,7 +89,7 @@ CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 def read_template(path: Path) -> dict[str, Node]:
     """Parse a template file into plain data with long-form intrinsics."""
     with path.open(encoding="utf-8") as stream:
-        data = yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader
+        data = yaml.load(stream, Loader=CfnLoader)  # nosec B506  # CfnLoader is a SafeLoader
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return data

@@ -25,7 +25,7 @@ class RetryPolicy:
         """Seconds to wait after failed try number `attempt` (1-based); full jitter
         so that eight workers hitting the same error do not retry in lockstep."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # nosec B311  # jitter, not a secret
 
 
 def is_transient_error(error: BaseException) -> bool:

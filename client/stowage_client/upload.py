@@ -351,11 +351,9 @@ def retryable_s3(response: httpx.Response) -> bool:
 
 
 def first_error(failed: list[Future[str]]) -> BaseException:
-    errors = [f.exception() for f in failed]
-    real = [e for e in errors if e is not None and not isinstance(e, Cancelled)]
-    chosen = (real or errors)[0]
-    assert chosen is not None
-    return chosen
+    errors = [e for e in (f.exception() for f in failed) if e is not None]
+    real = [e for e in errors if not isinstance(e, Cancelled)]
+    return (real or errors)[0]
 
 
 class StorageBusy(Exception):

@@ -271,7 +271,7 @@ class Catalog:
         for attempt in range(self.rules.save_attempts):
             if self.index.save(owner, change(self.index.load(owner))):
                 return
-            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311 - jitter
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # nosec B311  # retry jitter
         raise DatabaseError("the user's file index is too busy; retry")
 
 
