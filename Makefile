@@ -19,6 +19,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
+.PHONY: scan scan-template scan-checkov scan-bandit scan-audit
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,7 +54,7 @@ dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 cleanup: $(VENV)/.synced  ## run the Cleanup function once against the running make dev stack
 	$(BIN)/python -m devstack invoke Cleanup
 
-test: lint typecheck validate  ## lint, type-check, validate the template, run every test
+test: lint typecheck validate scan  ## lint, type-check, validate and scan, run every test
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.synced  ## ruff
@@ -66,6 +67,25 @@ typecheck: $(VENV)/.synced  ## mypy (strict on the layer)
 validate: $(VENV)/.synced $(SAM)  ## sam validate --lint and cfn-lint
 	$(SAM) validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+
+# The security scanners run side by side, each one's output kept together. A checkov
+# finding is fixed or suppressed on its resource in template.yaml with the reason; a bandit
+# one gets `# nosec BNNN  # reason` on its line; pip-audit says so when it could not run.
+BANDIT_PATHS := layers/common/python/stowage functions devstack stowage_cli client/stowage_client tools
+scan: $(VENV)/.synced $(CHECKOV)  ## cfn-lint (with informational checks), checkov, bandit, pip-audit
+	@$(MAKE) --no-print-directory -j4 --output-sync=target scan-template scan-checkov scan-bandit scan-audit
+
+scan-template:
+	$(BIN)/cfn-lint template.yaml --include-checks I
+
+scan-checkov:
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --quiet --compact
+
+scan-bandit:
+	$(BIN)/bandit -q -r $(BANDIT_PATHS)
+
+scan-audit:
+	$(BIN)/python tools/audit_deps.py
 
 unit: $(VENV)/.synced  ## unit tests only
 	$(BIN)/pytest -q tests/unit
