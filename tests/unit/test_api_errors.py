@@ -132,13 +132,14 @@ def call(
     body: str | None = None,
     query: dict[str, str] | None = None,
     base64_encoded: bool = False,
+    content_type: str = "application/json",
 ):
     event = {
         "version": "2.0",
         "routeKey": f"{method} /things",
         "rawPath": "/things",
         "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": content_type},
         "queryStringParameters": query,
         "requestContext": {"http": {"method": method, "path": "/things"}, "stage": "$default"},
         "body": body,
@@ -169,6 +170,14 @@ def test_bad_bodies_answer_400_in_contract_shape(body, code, field):
     assert status == 400
     assert answer["error"]["code"] == code
     assert answer["error"].get("field") == field
+
+
+def test_a_body_that_is_not_json_by_its_content_type_answers_invalid_json():
+    # Given a JSON body sent as text/plain (found by the fuzzer: it was a 500)
+    # When
+    status, answer = call("POST", '{"file_name": "a", "size": 1}', content_type="text/plain")
+    # Then
+    assert (status, answer["error"]["code"]) == (400, "INVALID_JSON")
 
 
 def test_a_body_that_is_not_utf8_answers_invalid_json():

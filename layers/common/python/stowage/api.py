@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel, ValidationError
 
 from stowage.errors import (
@@ -30,6 +33,7 @@ def create_app() -> APIGatewayHttpResolver:
     app.exception_handler(StowageError)(error_response)
     app.exception_handler(RequestValidationError)(validation_response)
     app.exception_handler(UnicodeDecodeError)(lambda exc: undecodable_response(app, exc))
+    app.exception_handler(RequestUnsupportedContentType)(unsupported_type_response)
     app.not_found()(lambda _exc: error_response(NotFoundError("no such route")))
     app.exception_handler(Exception)(unexpected_response)
     return app
@@ -85,6 +89,13 @@ def to_contract_error(errors: Any) -> StowageError:
     if kind == "missing":
         return MissingFieldError(f"{field} is required", field=field)
     return InvalidFieldError(f"{field}: {first.get('msg', 'invalid value')}", field=field)
+
+
+def unsupported_type_response(exc: RequestUnsupportedContentType) -> Response[str]:
+    """A body sent as text/plain, say: every body this API reads is JSON."""
+    return error_response(
+        InvalidJsonError("the body must be JSON (Content-Type: application/json)")
+    )
 
 
 def undecodable_response(app: APIGatewayHttpResolver, exc: UnicodeDecodeError) -> Response[str]:
