@@ -30,7 +30,7 @@ from devstack.stack import LocalStack
 
 MIB = 1024 * 1024
 SIZES = {"256 MiB": 256 * MIB, "1 GiB": 1024 * MIB}
-RUNS = 5
+RUNS = 3
 STOWAGE = Path(sys.executable).parent / "stowage"
 
 BOTO3_UPLOAD = """

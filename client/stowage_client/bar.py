@@ -5,6 +5,7 @@ Kept apart from progress.py so that commands without a bar never import rich.
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Self
 
@@ -29,11 +30,14 @@ class BarProgress:
         self.bar = RichBar(
             TextColumn("{task.description}", justify="left"),
             BarColumn(),
-            DownloadColumn(binary_units=True),
+            DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=console or Console(stderr=True),
             transient=False,
+            # Results printed to a terminal go above the bar; printed to a pipe or a
+            # file they must stay on stdout, not follow the bar to stderr.
+            redirect_stdout=sys.stdout.isatty(),
         )
 
     def __enter__(self) -> Self:
