@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_calls, cleanup, cli, cold_start, latency
+from bench import api_calls, cleanup, cli, cold_start, latency, load
 
 SECTIONS = {
     "api_calls": api_calls.report,
@@ -12,6 +12,7 @@ SECTIONS = {
     "cold_start": cold_start.report,
     "cleanup": cleanup.report,
     "cli": cli.report,
+    "load": load.report,
 }
 
 
