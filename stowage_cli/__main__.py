@@ -1,10 +1,15 @@
-"""`python -m stowage_cli admin …` (the `stowage` command arrives with the CLI)."""
+"""`python -m stowage_cli admin …` or `python -m stowage_cli openapi [--check]`
+(the `stowage` command arrives with the CLI)."""
 
 import sys
 
-from stowage_cli import admin
+from stowage_cli import admin, openapi
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["admin"]:
-        sys.exit("usage: python -m stowage_cli admin COMMAND … (see admin --help)")
-    admin.main(sys.argv[2:])
+    command, rest = sys.argv[1:2], sys.argv[2:]
+    if command == ["admin"]:
+        admin.main(rest)
+    elif command == ["openapi"]:
+        sys.exit(openapi.main(rest))
+    else:
+        sys.exit("usage: python -m stowage_cli admin COMMAND … | openapi [--check]")

@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stowage.api import create_app, current_caller, link_response
 from stowage.models.common import AppName, Name
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import link_responses
 from stowage.wiring import build_file_service
 
 app = create_app()
 service = build_file_service()
 
 
-@app.get("/v1/users/<user_id>/backups/latest")
+@app.get("/v1/users/<user_id>/backups/latest", responses=link_responses("the backup"))
 def latest_backup(
     user_id: str,
     app_name: Annotated[AppName | None, Query(alias="app")] = None,

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stowage.api import create_app, current_caller, link_response
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import DOWNLOAD_RESPONSES, EXISTS_RESPONSES
 from stowage.wiring import build_file_service
 
 app = create_app()
@@ -23,7 +24,7 @@ def requested_key() -> str:
     return key
 
 
-@app.get("/v1/files/.+")
+@app.get("/v1/files/.+", responses=DOWNLOAD_RESPONSES)
 def download(
     redirect: Annotated[bool, Query()] = True, info: Annotated[bool, Query()] = False
 ) -> Response[str]:
@@ -34,7 +35,7 @@ def download(
     return link_response(service.download_link(caller, key), redirect=redirect)
 
 
-@app.head("/v1/files/.+")
+@app.head("/v1/files/.+", responses=EXISTS_RESPONSES)
 def exists() -> Response[str]:
     found = service.describe(current_caller(app), requested_key())
     headers = {

@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stowage.api import create_app, current_caller, link_response
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import link_responses
 from stowage.wiring import build_draft_service
 
 app = create_app()
 service = build_draft_service()
 
 
-@app.get("/v1/drafts/<draft_id>/content")
+@app.get("/v1/drafts/<draft_id>/content", responses=link_responses("the draft"))
 def preview(draft_id: str, redirect: Annotated[bool, Query()] = True) -> Response[str]:
     return link_response(service.preview_link(current_caller(app), draft_id), redirect=redirect)
 

@@ -8,15 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stowage.api import create_app, created_response, current_caller
-from stowage.models.drafts import CreateDraftRequest
+from stowage.models.drafts import CreateDraftRequest, CreateDraftResponse
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import created_or_deduplicated
 from stowage.wiring import build_draft_service
 
 app = create_app()
+DRAFT_CREATED = created_or_deduplicated(CreateDraftResponse, "The draft and its presigned POST")
 service = build_draft_service()
 
 
-@app.post("/v1/drafts")
+@app.post("/v1/drafts", responses=DRAFT_CREATED)
 def create_draft(body: CreateDraftRequest) -> Response[str]:
     answer = service.create_draft(current_caller(app), body)
     logger.info("draft created", extra={"size": body.size, "kind": body.kind})

@@ -8,15 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stowage.api import create_app, created_response, current_caller
-from stowage.models.uploads import InitUploadRequest
+from stowage.models.uploads import InitUploadRequest, InitUploadResponse
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import created_or_deduplicated
 from stowage.wiring import build_upload_service
 
 app = create_app()
+UPLOAD_CREATED = created_or_deduplicated(InitUploadResponse, "The upload is started")
 service = build_upload_service()
 
 
-@app.post("/v1/uploads")
+@app.post("/v1/uploads", responses=UPLOAD_CREATED)
 def init_upload(body: InitUploadRequest) -> Response[str]:
     answer = service.init_upload(current_caller(app), body)
     logger.info("upload started", extra={"status": answer.status, "kind": body.kind})

@@ -13,13 +13,14 @@ from stowage.domain.categories import Category
 from stowage.domain.files import LatestQuery
 from stowage.models.common import Name
 from stowage.observability import logger, metrics, tracer
+from stowage.responses import link_responses
 from stowage.wiring import build_file_service
 
 app = create_app()
 service = build_file_service()
 
 
-@app.get("/v1/users/<user_id>/latest")
+@app.get("/v1/users/<user_id>/latest", responses=link_responses("the file"))
 def latest(
     user_id: str,
     category: Annotated[Category | None, Query()] = None,
