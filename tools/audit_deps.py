@@ -85,7 +85,7 @@ def answers(service: str) -> str | None:
 
 def choose_service(probe: Callable[[str], str | None] = answers) -> tuple[str | None, list[str]]:
     """The first vulnerability service that answers, and why the others did not."""
-    reasons = []
+    reasons: list[str] = []
     for service in PROBES:
         reason = probe(service)
         if reason is None:
