@@ -127,6 +127,11 @@ def _list(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     return {"limit": limit}
 
 
+@app.put("/things")
+def _broken() -> dict[str, Any]:
+    raise ValueError("a bug")
+
+
 def call(
     method: str,
     body: str | None = None,
@@ -172,12 +177,22 @@ def test_bad_bodies_answer_400_in_contract_shape(body, code, field):
     assert answer["error"].get("field") == field
 
 
-def test_a_body_that_is_not_json_by_its_content_type_answers_invalid_json():
-    # Given a JSON body sent as text/plain (found by the fuzzer: it was a 500)
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data"])
+def test_a_body_that_is_not_json_by_its_content_type_answers_invalid_json(content_type):
+    # Given a JSON body sent as text/plain, or as a form without a boundary
+    # (found by the fuzzer: both were 500s)
     # When
-    status, answer = call("POST", '{"file_name": "a", "size": 1}', content_type="text/plain")
+    status, answer = call("POST", '{"file_name": "a", "size": 1}', content_type=content_type)
     # Then
     assert (status, answer["error"]["code"]) == (400, "INVALID_JSON")
+
+
+def test_a_value_error_of_the_code_itself_stays_a_500():
+    # Given a route that fails with a ValueError on a well-formed JSON request
+    # When
+    status, answer = call("PUT", "{}")
+    # Then it is the bug it is, not the client's fault
+    assert (status, answer["error"]["code"]) == (500, "INTERNAL_ERROR")
 
 
 def test_a_body_that_is_not_utf8_answers_invalid_json():

@@ -32,8 +32,9 @@ def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.exception_handler(StowageError)(error_response)
     app.exception_handler(RequestValidationError)(validation_response)
-    app.exception_handler(UnicodeDecodeError)(lambda exc: undecodable_response(app, exc))
-    app.exception_handler(RequestUnsupportedContentType)(unsupported_type_response)
+    # Powertools reads a body by its Content-Type before validating it.
+    app.exception_handler(RequestUnsupportedContentType)(lambda e: unreadable_body(app, e))
+    app.exception_handler(ValueError)(lambda exc: unreadable_body(app, exc))
     app.not_found()(lambda _exc: error_response(NotFoundError("no such route")))
     app.exception_handler(Exception)(unexpected_response)
     return app
@@ -91,21 +92,27 @@ def to_contract_error(errors: Any) -> StowageError:
     return InvalidFieldError(f"{field}: {first.get('msg', 'invalid value')}", field=field)
 
 
-def unsupported_type_response(exc: RequestUnsupportedContentType) -> Response[str]:
-    """A body sent as text/plain, say: every body this API reads is JSON."""
+def unreadable_body(app: APIGatewayHttpResolver, exc: Exception) -> Response[str]:
+    """A body that is not UTF-8, or sent as another type than JSON (text/plain, a
+    multipart form without a boundary), fails as Powertools reads it: the client's
+    INVALID_JSON, not a crash. Any other ValueError is a bug."""
+    if _reads_as_json_text(app):
+        return unexpected_response(exc)
     return error_response(
-        InvalidJsonError("the body must be JSON (Content-Type: application/json)")
+        InvalidJsonError("the body must be UTF-8 JSON (Content-Type: application/json)")
     )
 
 
-def undecodable_response(app: APIGatewayHttpResolver, exc: UnicodeDecodeError) -> Response[str]:
-    """Powertools decodes a base64 body to text before validating it: bytes that are not
-    UTF-8 are the client's INVALID_JSON, not a crash. Any other decoding error is a bug."""
+def _reads_as_json_text(app: APIGatewayHttpResolver) -> bool:
+    event = app.current_event
+    content_type = (event.headers.get("content-type") or "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return False
     try:
-        _ = app.current_event.decoded_body
+        _ = event.decoded_body
     except UnicodeDecodeError:
-        return error_response(InvalidJsonError("the body is not UTF-8 encoded JSON"))
-    return unexpected_response(exc)
+        return False
+    return True
 
 
 def unexpected_response(exc: Exception) -> Response[str]:
