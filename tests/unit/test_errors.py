@@ -40,7 +40,12 @@ CONTRACT_CODES = {
     "INTERNAL_ERROR": 500,
 }
 # Codes the source adds on purpose and documents as outside contract v1.
-OUTSIDE_CONTRACT = {"UPLOAD_COMPLETING": 409, "DRAFT_CONFIRMING": 409, "DRAFT_CONFIRMED": 409}
+OUTSIDE_CONTRACT = {
+    "UPLOAD_COMPLETING": 409,
+    "DRAFT_CONFIRMING": 409,
+    "DRAFT_CONFIRMED": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+}
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 

@@ -25,11 +25,12 @@ from stowage.models.files import DownloadLinkResponse
 from stowage.models.identity import Caller
 from stowage.models.uploads import DeduplicatedResponse
 from stowage.observability import logger
+from stowage.resolver import LimitedResolver
 
 
 def create_app() -> APIGatewayHttpResolver:
     """A resolver that validates with pydantic and answers every error in contract shape."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = LimitedResolver(enable_validation=True)  # 413 to an oversized body, unparsed
     app.exception_handler(StowageError)(error_response)
     app.exception_handler(RequestValidationError)(validation_response)
     # Powertools reads a body by its Content-Type before validating it.

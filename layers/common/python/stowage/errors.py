@@ -123,6 +123,13 @@ class FileTooLargeError(StowageError):
     code, status = "FILE_TOO_LARGE", 413
 
 
+class PayloadTooLargeError(StowageError):
+    """The request body itself is over the API's limit (not the file it describes, which is
+    FILE_TOO_LARGE). Not in contract v1."""
+
+    code, status = "PAYLOAD_TOO_LARGE", 413
+
+
 class RateLimitedError(StowageError):
     code, status = "RATE_LIMITED", 429
 
