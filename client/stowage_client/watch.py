@@ -93,6 +93,8 @@ class Watcher:
     def __post_init__(self) -> None:
         self.folders = [folder.resolve() for folder in self.folders]
         self.events = EventQueue()
+        self.ready = threading.Event()
+        """Set once the folders are watched: a file created after this is seen."""
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set (the CLI sets it on SIGINT and SIGTERM)."""
@@ -102,6 +104,7 @@ class Watcher:
         observer.start()
         try:
             self.start_queue()
+            self.ready.set()
             log.info("watching %s", ", ".join(map(str, self.folders)))
             while not stop.is_set():
                 self.take_events()

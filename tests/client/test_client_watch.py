@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -54,13 +55,22 @@ def watching(
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    time.sleep(0.3)  # the observer is scheduled before the thread's first pass
+    assert watcher.ready.wait(10), errors
     try:
         yield thread
     finally:
         uploader.stop.set()
         thread.join(10)
     assert not thread.is_alive() and errors == []
+
+
+def log_lines(process: subprocess.Popen[str]) -> list[str]:
+    """The process's stderr lines as they come (read on a thread, never blocking)."""
+    lines: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr or []), daemon=True)
+    reader.start()
+    return lines
 
 
 def content_of(api: StowageApi, key: str, tmp_path: Path) -> bytes:
@@ -167,15 +177,17 @@ def test_the_daemon_stops_on_sigterm_and_reports(cli: Cli, tmp_path: Path):
     folder, db_path = tmp_path / "in", tmp_path / "watch.db"
     folder.mkdir()
     daemon = cli.start("watch", str(folder), "--debounce", str(DEBOUNCE), "--db", str(db_path))
-    time.sleep(1.5)  # the CLI's imports, then the observer
+    log = log_lines(daemon)
+    eventually(lambda: any("watching" in line for line in log))
     # When: a file lands, is uploaded, and the daemon gets SIGTERM
     (folder / "report.csv").write_text("a,b\n1,2\n")
-    eventually(lambda: db_path.exists() and WatchDb(db_path).uploaded(str(folder / "report.csv")))
+    eventually(lambda: WatchDb(db_path).uploaded(str(folder / "report.csv")))
     daemon.send_signal(signal.SIGTERM)
-    _, stderr = daemon.communicate(timeout=15)
+    daemon.wait(15)
     report = cli.run("watch", "--report", "--db", str(db_path), "--json")
     # Then: a clean exit, its log on stderr, and today's line in the report
-    assert daemon.returncode == 0, stderr
-    assert "uploaded" in stderr and "stopped" in stderr
+    assert daemon.returncode == 0
+    eventually(lambda: any("stopped" in line for line in log))
+    assert any("uploaded" in line and "report.csv" in line for line in log)
     day = json.loads(report.stdout.splitlines()[0])
     assert (day["files"], day["bytes"], day["failures"]) == (1, 8, 0)
