@@ -28,7 +28,7 @@ from tests.support.fakes import FakeIndexStore, FakeObjectStore, FakeSessionStor
 MIB = 1024 * 1024
 NOW = datetime(2026, 1, 12, 10, 30, tzinfo=UTC)
 REFUSALS = (ValidationError, InvalidFieldError, ForbiddenError, FileTooLargeError)
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Pieces that try to climb out of a folder, hide a separator, or confuse a key.
 HOSTILE = [
