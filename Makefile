@@ -20,6 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
+.PHONY: openapi fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -95,6 +96,13 @@ integration: $(VENV)/.synced  ## handlers under moto
 
 e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
 	$(BIN)/pytest -q tests/e2e
+
+openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and the handlers
+	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli openapi
+
+fuzz: $(VENV)/.synced  ## schemathesis against the local stack, long: at least 5,000 requests
+	STOWAGE_FUZZ_EXAMPLES=120 STOWAGE_FUZZ_SCENARIOS=350 STOWAGE_FUZZ_STEPS=10 \
+	STOWAGE_FUZZ_MIN_REQUESTS=5000 $(BIN)/pytest -q -p no:logging tests/fuzz
 
 admin: $(VENV)/.synced  ## API clients: make admin ARGS="create-client NAME" (or list-clients, rotate-key NAME, disable-client NAME; add --stack NAME before them for a deployment)
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli admin $(ARGS)

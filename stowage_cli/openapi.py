@@ -108,6 +108,11 @@ DRAFT_STEPS = {
     "Confirm": ("DraftConfirm", DRAFT_ID),
     "Discard": ("DraftDiscard", DRAFT_ID),
 }
+USER_STEPS = {
+    "UserLatest": ("UserLatest", {"user_id": "$response.body#/user_id"}),
+    "UserBackups": ("BackupList", {"user_id": "$response.body#/user_id"}),
+    "UserLatestBackup": ("BackupLatest", {"user_id": "$response.body#/user_id"}),
+}
 FILE_STEPS = {
     "Download": ("DownloadGet", FILE_KEY),
     "Exists": ("DownloadHead", FILE_KEY),
@@ -116,13 +121,13 @@ FILE_STEPS = {
 LINKS: dict[tuple[str, int], dict[str, tuple[str, dict[str, str]]]] = {
     ("UploadInit", 201): UPLOAD_STEPS,
     ("UploadParts", 200): UPLOAD_STEPS,
-    ("UploadStatus", 200): UPLOAD_STEPS,
+    ("UploadStatus", 200): UPLOAD_STEPS | USER_STEPS,
     ("UploadComplete", 200): {"Status": UPLOAD_STEPS["Status"], **FILE_STEPS},
     ("UploadList", 200): {
         "FirstStatus": ("UploadStatus", {"upload_id": "$response.body#/uploads/0/upload_id"})
     },
     ("DraftCreate", 201): DRAFT_STEPS,
-    ("DraftStatus", 200): DRAFT_STEPS,
+    ("DraftStatus", 200): DRAFT_STEPS | USER_STEPS,
     ("DraftConfirm", 200): {"Status": DRAFT_STEPS["Status"], **FILE_STEPS},
     ("FileList", 200): {"FirstFile": ("DownloadGet", {"key": "$response.body#/files/0/key"})},
 }
@@ -140,6 +145,10 @@ Every route but `/health` and `/v1/openapi.json` needs `Authorization: Bearer st
 Errors are `{"error": {"code", "message", "timestamp"}}` (+ `field`, `missing`); each \
 error answer lists the codes it can carry in `x-error-codes`. API Gateway answers some \
 requests itself with `{"message": ...}` (401, 403, 404, 413, 429).
+
+Requests are strict: an unknown field, or a value of another type, is refused, never \
+coerced; that includes an integer written as `1.0`. Query parameters a route does \
+not know are ignored.
 
 `{key}` in `/v1/files/{key}` is a whole key, percent-encoded; `/` may stay literal \
 or be `%2F` (the route is API Gateway's greedy `{key+}`).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -51,8 +51,29 @@ class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The naming rule the domain checks (catalog.name_for), for the OpenAPI document: a
+# backup gives its app and iteration (stowage names it), a file its name and neither.
+FILE_OR_BACKUP: dict[str, Any] = {
+    "if": {"properties": {"kind": {"const": "backup"}}, "required": ["kind"]},
+    "then": {
+        "required": ["app", "iteration"],
+        "properties": {"app": {"type": "string"}, "iteration": {"type": "integer"}},
+    },
+    "else": {
+        "required": ["file_name"],
+        "properties": {
+            "file_name": {"type": "string"},
+            "app": {"type": "null"},
+            "iteration": {"type": "null"},
+        },
+    },
+}
+
+
 class NewFileRequest(Request):
     """What starting any upload says: the file, who it is for, and for a backup its app."""
+
+    model_config = ConfigDict(json_schema_extra=FILE_OR_BACKUP)
 
     file_name: str | None = Field(default=None, min_length=1, max_length=1024)
     """Required for files; a backup is named by stowage."""
