@@ -41,6 +41,8 @@ from stowage_client.upload import (
 if TYPE_CHECKING:
     from stowage_client.watchdb import WatchDb
 
+LIST_PAGE = 1000  # files asked for per listing call when --limit is given
+
 FAILURES = (
     ApiError,
     httpx.TransportError,
@@ -228,24 +230,25 @@ def run_download(args: argparse.Namespace, api: StowageApi, settings: Settings) 
     with progress_for(args) as progress:
         downloader = Downloader(api, api.http, settings.concurrency, progress=progress)
         result = downloader.download(args.key, args.output or Path.cwd())
-    if args.json:
-        emit(result.as_json())
-    else:
-        emit_text(f"{result.key} -> {result.path} ({size_text(result.size)})")
+    show(args, result.as_json(), f"{result.key} -> {result.path} ({size_text(result.size)})")
     return 0
 
 
 def run_ls(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int:
-    cursor, shown = None, 0
-    while True:
-        page_size = None if args.limit is None else min(1000, args.limit - shown)
-        answer = api.list_files(args.prefix, page_size, cursor)
-        for item in answer.get("files", [])[: None if args.limit is None else args.limit - shown]:
-            shown += 1
-            emit(item) if args.json else emit_text(file_line(item))
-        cursor = answer.get("next_cursor")
-        if not cursor or (args.limit is not None and shown >= args.limit):
-            return 0
+    """Every page, following `next_cursor`, until the listing or `--limit` ends."""
+    left: int | None = args.limit  # None: no limit
+    cursor = None
+    while left is None or left > 0:
+        page_size = None if left is None else min(left, LIST_PAGE)
+        page = api.list_files(args.prefix, page_size, cursor)
+        files = page.get("files", [])[:page_size]
+        for item in files:
+            show(args, item, file_line(item))
+        left = None if left is None else left - len(files)
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return 0
 
 
 def file_line(item: dict[str, Any]) -> str:
@@ -262,7 +265,7 @@ def run_rm(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int
             report_failure(args, {"key": key}, error)
             failed += 1
             continue
-        emit(answer) if args.json else emit_text(f"deleted {key}")
+        show(args, answer, f"deleted {key}")
     return 1 if failed else 0
 
 
@@ -282,13 +285,13 @@ def run_latest(args: argparse.Namespace, api: StowageApi, settings: Settings) ->
 
     if args.output is None:
         url = fetch()
-        emit({"user_id": args.user_id, "url": url}) if args.json else emit_text(url)
+        show(args, {"user_id": args.user_id, "url": url}, url)
         return 0
     with progress_for(args) as progress:
         downloader = Downloader(api, api.http, settings.concurrency, progress=progress)
         size = downloader.save(Link(fetch), args.output)
     result = {"user_id": args.user_id, "path": str(args.output), "size": size}
-    emit(result) if args.json else emit_text(f"{args.output} ({size_text(size)})")
+    show(args, result, f"{args.output} ({size_text(size)})")
     return 0
 
 
@@ -354,6 +357,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, StowageApi, Settings], int]] =
 
 
 # ------------------------------------------------------------------ output
+
+
+def show(args: argparse.Namespace, value: dict[str, Any], text: str) -> None:
+    """A result: its JSON with --json, else its line of text."""
+    if args.json:
+        emit(value)
+    else:
+        emit_text(text)
 
 
 def emit(value: dict[str, Any]) -> None:

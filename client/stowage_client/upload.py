@@ -308,7 +308,13 @@ class PartSender:
             failures += 1
             if failures == self.options.retry.attempts:
                 raise TransferFailed(f"part {number} failed {failures} times; giving up")
-            time.sleep(self.options.retry.delay(failures))
+            self.pause(self.options.retry.delay(failures))
+
+    def pause(self, seconds: float) -> None:
+        """Back off, but wake at once when the upload is stopping."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping() and time.monotonic() < deadline:
+            self.halt.wait(min(0.1, seconds))
 
     def put(self, number: int) -> httpx.Response | None:
         """One try; None for a transient network failure. Bytes sent by a failed try
