@@ -77,6 +77,9 @@ class FakeSessionStore:
             self._replace(current, status="cancelled", updated_at=now)
             return True
 
+    def mark_aborted(self, session: UploadSession) -> None:
+        """Nothing to do: cancelled sessions never show in this fake's `expired`."""
+
     def claim_key(self, key: str, upload_id: str, now: datetime, until: datetime) -> bool:
         with self.lock:
             holder = self.keys.get(key)

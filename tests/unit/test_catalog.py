@@ -124,6 +124,8 @@ def test_a_backup_equal_to_the_latest_is_dropped_for_it(world):
     put(storage, "main/2.sqlite", b"same")
     kept = catalog.stored(OWNER, entry("main/2.sqlite", 2, app="notes", iteration=2))
     assert kept.key == first.key == "main/1.sqlite"
+    assert "main/2.sqlite" in storage.objects  # until the caller has recorded the twin
+    catalog.drop_duplicate("main/2.sqlite")
     assert "main/2.sqlite" not in storage.objects
     assert [b.key for b in index.load(OWNER).backups] == ["main/1.sqlite"]
     assert first.sha256 is not None  # computed, as the client sent none

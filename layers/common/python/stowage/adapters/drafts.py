@@ -26,15 +26,10 @@ class DynamoDraftStore(DynamoRecords):
         return Draft.model_validate(item) if item else None
 
     def claim_confirmation(self, draft: Draft, now: datetime, until: datetime) -> bool:
-        return self._update(
-            draft.draft_id,
-            "SET completing_until = :until",
-            _PENDING_AND_FREE,
-            {":now": timestamp(now), ":until": timestamp(until)},
-        )
+        return self._claim(draft.draft_id, _PENDING_AND_FREE, now, until)
 
     def release_confirmation(self, draft: Draft) -> None:
-        self._update(draft.draft_id, "REMOVE completing_until", "attribute_exists(pk)", {})
+        self._release(draft.draft_id)
 
     def mark_confirmed(
         self, draft: Draft, now: datetime, key: str, etag: str, deduplicated: bool = False

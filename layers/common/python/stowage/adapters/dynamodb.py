@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -78,12 +79,18 @@ class DynamoRecords:
             "sweep": self.kind,
             "ttl": epoch(expires_at + self.retention),
         }
-        with translated(DatabaseError, f"recording the {self.kind}"):
-            self.client.put_item(
+        applied = conditional(
+            f"recording the {self.kind}",
+            lambda: self.client.put_item(
                 TableName=self.table,
                 Item=to_item(item),
                 ConditionExpression="attribute_not_exists(pk)",
-            )
+            ),
+        )
+        # The id is new and random: a record already there should be this very put,
+        # applied once and resent by botocore after its answer was lost.
+        if not applied and self._get(pk) != from_item(to_item(item)):
+            raise DatabaseError(f"recording the {self.kind} failed (its id is taken)")
 
     def _get(self, pk: str) -> dict[str, Any] | None:
         with translated(DatabaseError, f"reading the {self.kind}"):
@@ -98,11 +105,25 @@ class DynamoRecords:
         request = self._update_request(pk, update, condition, values)
         return conditional(f"updating the {self.kind}", lambda: self.client.update_item(**request))
 
+    def _claim(self, pk: str, free: str, now: datetime, until: datetime) -> bool:
+        """Take the record's lease (`completing_until`) if `free` holds. The claim carries
+        a token, so when botocore resends it after a lost answer, finding its own lease
+        counts as taking it rather than as someone else holding it."""
+        return self._update(
+            pk,
+            "SET completing_until = :until, lease_token = :token",
+            f"({free}) OR lease_token = :token",
+            {":now": timestamp(now), ":until": timestamp(until), ":token": secrets.token_hex(16)},
+        )
+
+    def _release(self, pk: str) -> None:
+        self._update(pk, "REMOVE completing_until, lease_token", "attribute_exists(pk)", {})
+
     def _finish(self, pk: str, assignments: str, values: dict[str, Any]) -> dict[str, Any]:
         """Move a record to a final state whatever it was, and return it as it is now."""
         request = self._update_request(
             pk,
-            f"SET {assignments} REMOVE sweep, completing_until",
+            f"SET {assignments} REMOVE sweep, completing_until, lease_token",
             "attribute_exists(pk)",
             values,
         )
@@ -205,15 +226,10 @@ class DynamoSessionStore(DynamoRecords):
         )
 
     def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
-        return self._update(
-            session.upload_id,
-            "SET completing_until = :until",
-            _ACTIVE_AND_FREE,
-            {":now": timestamp(now), ":until": timestamp(until)},
-        )
+        return self._claim(session.upload_id, _ACTIVE_AND_FREE, now, until)
 
     def release_completion(self, session: UploadSession) -> None:
-        self._update(session.upload_id, "REMOVE completing_until", "attribute_exists(pk)", {})
+        self._release(session.upload_id)
 
     def mark_completed(
         self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
@@ -235,16 +251,24 @@ class DynamoSessionStore(DynamoRecords):
         return UploadSession.model_validate(self._finish(session.upload_id, assignments, values))
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
+        # `sweep` stays until the multipart upload is aborted (`mark_aborted`), so that
+        # the cleanup still aborts it if the cancel's own abort fails.
         return self._mark_ended(
             session,
             "cancelled",
             now,
             f"#s IN (:initiated, :in_progress) AND {NO_LEASE}",
+            keep_sweep=True,
+        )
+
+    def mark_aborted(self, session: UploadSession) -> None:
+        self._update(
+            session.upload_id, "REMOVE sweep", "#s = :cancelled", {":cancelled": "cancelled"}
         )
 
     def mark_expired(self, session: UploadSession, now: datetime) -> bool:
         """Active and past its expiry → expired; False if anything moved it meanwhile."""
-        return self._mark_ended(session, "expired", now, _ACTIVE_AND_PAST)
+        return self._mark_ended(session, "expired", now, _ACTIVE_AND_PAST, keep_sweep=False)
 
     def expired(self, now: datetime, limit: int) -> list[UploadSession]:
         return [UploadSession.model_validate(i) for i in self._expired_items(now, limit)]
@@ -273,10 +297,13 @@ class DynamoSessionStore(DynamoRecords):
         last = answer.get("LastEvaluatedKey")
         return SessionPage(sessions=sessions, cursor=encode_cursor(last) if last else None)
 
-    def _mark_ended(self, session: UploadSession, status: str, now: datetime, when: str) -> bool:
+    def _mark_ended(
+        self, session: UploadSession, status: str, now: datetime, when: str, *, keep_sweep: bool
+    ) -> bool:
+        update = "SET #s = :end, status_created = :sc, updated_at = :now, #ttl = :ttl"
         return self._update(
             session.upload_id,
-            "SET #s = :end, status_created = :sc, updated_at = :now, #ttl = :ttl REMOVE sweep",
+            update if keep_sweep else f"{update} REMOVE sweep",
             when,
             {
                 ":end": status,

@@ -31,6 +31,7 @@ from stowage.errors import (
     DatabaseError,
     InvalidFieldError,
     MissingFieldError,
+    StorageError,
     StoredFileNotFoundError,
 )
 from stowage.models.common import FileKind, NewFileRequest
@@ -188,13 +189,14 @@ class Catalog:
     # --- recording --------------------------------------------------------------------
     def stored(self, owner: Owner, entry: IndexEntry) -> IndexEntry:
         """Record a newly stored file; answers the entry that holds its bytes, which for a
-        duplicate backup is the earlier one (the new copy is deleted)."""
+        duplicate backup is the earlier one. The caller then records that it points there
+        and only then drops the new copy (`drop_duplicate`): a failure in between leaves
+        the copy, never neither."""
         app = entry.app
         if app is not None:
             entry = entry.model_copy(update={"sha256": entry.sha256 or self._hash(entry)})
             twin = self.duplicate_of(owner, app, entry.sha256)
             if twin is not None and twin.key != entry.key:
-                self.files.delete(entry.key)
                 return twin
         # Appends never conflict, so many uploads of one user can finish at once; the
         # lists are trimmed back (a conditional rewrite) once they grow past twice the bound.
@@ -204,6 +206,14 @@ class Catalog:
         if app is not None:
             self._rotate(owner, app)
         return entry
+
+    def drop_duplicate(self, key: str) -> None:
+        """Delete the new copy of a duplicate backup. A copy a failed delete leaves is only
+        redundant: what recorded the twin answers from that record from now on."""
+        try:
+            self.files.delete(key)
+        except StorageError:
+            return
 
     def forget(self, owner: Owner, key: str) -> None:
         self._change(owner, lambda index: _without(index, key))

@@ -1,7 +1,8 @@
 """The scheduled cleanup: everything that expires is removed, nothing else is touched.
 
 - Upload sessions idle past their expiry: the multipart upload is aborted in S3,
-  then the session is marked `expired` and its key reservation released.
+  then the session is marked `expired` and its key reservation released. A cancelled
+  session whose own abort failed is aborted too (it stays `cancelled`).
 - Drafts pending past their lifetime: their objects are deleted, 1,000 keys a
   DeleteObjects call, then their records are marked `expired`.
 The files bucket's stored files are never deleted here. Whatever fails is counted
@@ -70,7 +71,10 @@ class CleanupService:
                 continue  # a completion under way finishes or gives its lease up first
             try:
                 self.files.abort_multipart(session.key, session.s3_upload_id)
-                if self.sessions.mark_expired(session, now):
+                if session.status == "cancelled":  # a cancel whose own abort failed
+                    self.sessions.mark_aborted(session)
+                    report.uploads_aborted += 1
+                elif self.sessions.mark_expired(session, now):
                     self.sessions.release_key(session.key, session.upload_id)
                     report.uploads_aborted += 1
             except StowageError:

@@ -54,6 +54,8 @@ from stowage.units import MAX_SINGLE_REQUEST_SIZE
 
 DRAFT_ID = re.compile(r"^dr_[A-Za-z0-9_-]{16,64}$")
 DRAFTS_PREFIX = "drafts/"
+LOOKS = 3
+"""Reads of a draft whose conditional write found it changed, before giving up."""
 
 
 def new_draft_id() -> str:
@@ -233,7 +235,10 @@ class DraftService:
             iteration=draft.iteration,
         )
         kept = self.catalog.stored(draft.owner, entry)
-        return self.drafts.mark_confirmed(draft, self.clock(), kept.key, etag, kept.key != key)
+        confirmed = self.drafts.mark_confirmed(draft, self.clock(), kept.key, etag, kept.key != key)
+        if kept.key != key:
+            self.catalog.drop_duplicate(key)
+        return confirmed
 
     def _copy_to_files(self, draft: Draft, now: datetime) -> tuple[str, str]:
         key = choose_key(
@@ -267,17 +272,22 @@ class DraftService:
     # --- discard ----------------------------------------------------------------------
     def discard(self, caller: Caller, draft_id: str) -> DiscardDraftResponse:
         """Discard and delete the draft's bytes. Discarding twice is fine."""
-        now = self.clock()
-        draft = self._owned(caller, draft_id)
-        if draft.status != "discarded":
-            _raise_for_discard(draft, now)
-            if not self.drafts.mark_discarded(draft, now):
-                latest = self._owned(caller, draft_id)
-                _raise_for_discard(latest, now)
-                if latest.status != "discarded":
-                    raise DraftConfirmingError("the draft changed meanwhile; retry")
+        draft = self._discarded(caller, draft_id, self.clock())
         self.objects.delete(draft.object_key)
         return DiscardDraftResponse(draft_id=draft_id, status="discarded")
+
+    def _discarded(self, caller: Caller, draft_id: str, now: datetime) -> Draft:
+        """The draft, marked discarded unless it already was. When the write finds it
+        changed, look again: it may be confirmed, expired, or free again (a confirm that
+        failed and gave its lease back)."""
+        for _ in range(LOOKS):
+            draft = self._owned(caller, draft_id)
+            if draft.status == "discarded":
+                return draft
+            _raise_for_discard(draft, now)
+            if self.drafts.mark_discarded(draft, now):
+                return draft
+        raise DraftConfirmingError("the draft changed meanwhile; retry")
 
     # --- shared checks ----------------------------------------------------------------
     def _owned(self, caller: Caller, draft_id: str) -> Draft:

@@ -154,7 +154,12 @@ class SessionStore(Protocol):
         ...
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:
-        """Active → cancelled; False if not active or a completion is under way."""
+        """Active → cancelled; False if not active or a completion is under way. The
+        cleanup still sees it until `mark_aborted`."""
+        ...
+
+    def mark_aborted(self, session: UploadSession) -> None:
+        """A cancelled session's multipart upload is aborted: nothing left to clean up."""
         ...
 
     def claim_key(self, key: str, record_id: str, now: datetime, until: datetime) -> bool:
@@ -168,7 +173,8 @@ class SessionStore(Protocol):
     ) -> SessionPage: ...
 
     def expired(self, now: datetime, limit: int) -> list[UploadSession]:
-        """Active sessions past their expiry, for the cleanup."""
+        """Active sessions past their expiry (and cancelled ones whose multipart upload
+        is not aborted yet), for the cleanup."""
         ...
 
     def mark_expired(self, session: UploadSession, now: datetime) -> bool:

@@ -56,6 +56,8 @@ from stowage.models.uploads import (
 )
 
 UPLOAD_ID = re.compile(r"^up_[A-Za-z0-9_-]{16,64}$")
+LOOKS = 3
+"""Reads of a record whose conditional write found it changed, before giving up."""
 
 
 def new_upload_id() -> str:
@@ -231,18 +233,31 @@ class UploadService:
             return None
         try:
             etag = self.storage.complete_multipart(session.key, session.s3_upload_id, chosen)
+            return self._finish(session, etag)
         except StowageError:
-            self.sessions.release_completion(session)
+            # Whatever failed, a retry need not wait for this lease to run out: it finds
+            # the upload still open, or completed in S3 and only to be recorded.
+            self._release(session)
             raise
-        return self._finish(session, etag)
 
     def _finish(self, session: UploadSession, etag: str) -> CompleteUploadResponse:
         """Record the stored file in the user's catalog, then the session as completed
-        (pointing at an earlier identical backup if the catalog found one)."""
+        (pointing at an earlier identical backup if the catalog found one), and only then
+        drop the duplicate copy: a failure in between leaves the copy, never neither."""
         now = self.clock()
         kept = self.catalog.stored(session.owner, index_entry(session, now))
         twin = kept.key if kept.key != session.key else None
-        return _completed_answer(self.sessions.mark_completed(session, now, etag, twin))
+        completed = self.sessions.mark_completed(session, now, etag, twin)
+        if twin is not None:
+            self.catalog.drop_duplicate(session.key)
+        return _completed_answer(completed)
+
+    def _release(self, session: UploadSession) -> None:
+        """Give the lease back; if even that fails, it runs out by itself."""
+        try:
+            self.sessions.release_completion(session)
+        except StowageError:
+            return
 
     def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
         """The multipart upload is gone: either a completion finished but was not recorded
@@ -255,17 +270,26 @@ class UploadService:
     # --- cancel -----------------------------------------------------------------------
     def cancel_upload(self, caller: Caller, upload_id: str) -> CancelUploadResponse:
         """Cancel and abort in S3. Cancelling twice is fine and retries the abort."""
-        now = self.clock()
-        session = self._owned(caller, upload_id)
-        if session.status != "cancelled":
-            self._raise_for_state(session, now)
-            if not self.sessions.mark_cancelled(session, now):
-                latest = self._owned(caller, upload_id)
-                if latest.status != "cancelled":
-                    raise UploadCompletedError("the upload is completed or being completed")
+        session = self._cancelled(caller, upload_id, self.clock())
         self.storage.abort_multipart(session.key, session.s3_upload_id)
+        self.sessions.mark_aborted(session)
         self.sessions.release_key(session.key, upload_id)
         return CancelUploadResponse(upload_id=upload_id, status="cancelled")
+
+    def _cancelled(self, caller: Caller, upload_id: str, now: datetime) -> UploadSession:
+        """The session, marked cancelled unless it already was. When the write finds it
+        changed, look again: it may have ended, be under completion, or be free again
+        (a completion that failed and gave its lease back)."""
+        for _ in range(LOOKS):
+            session = self._owned(caller, upload_id)
+            if session.status == "cancelled":
+                return session
+            self._raise_for_state(session, now)
+            if session.completing_until is not None and session.completing_until > now:
+                break
+            if self.sessions.mark_cancelled(session, now):
+                return session
+        raise UploadCompletedError("the upload is completed or being completed")
 
     # --- list -------------------------------------------------------------------------
     def list_uploads(
