@@ -9,7 +9,7 @@ operations (init → parts → complete → status) that stateful fuzzing follow
 
 The document is generated here, at development time, and committed; the OpenApi
 function serves that file (functions/openapi/openapi.json is a link to it), and
-tests/unit/test_openapi.py fails when it is out of date.
+tests/unit/test_openapi_document.py fails when it is out of date.
 """
 
 from __future__ import annotations
