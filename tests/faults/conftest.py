@@ -1,23 +1,16 @@
-"""Fault injection: one moto stack per test module (each case acts as a client of its
-own, so cases never meet), botocore's back-off without its sleeps, and a tally of what
-the injected faults came to."""
+"""Fault injection: one moto stack for the module, botocore's back-off without its
+sleeps, and a tally of what the injected faults came to."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from moto import mock_aws
 
-from devstack.atomic import serialize_dynamodb
-from devstack.aws import create_bucket, create_table
-from devstack.template import StackSpec, load_template
-from stowage import config
+from tests.faults.stack import moto_stack
 from tests.faults.world import World
-from tests.support.events import ROOT
 
 TALLY: Counter[str] = Counter()
 """Outcomes of every injected fault in this session: "502", "retried", "correct", "known"
@@ -25,38 +18,11 @@ TALLY: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def shared_stack() -> Iterator[StackSpec]:
-    """tests/integration's `stack`, once for a whole module: building it takes ~0.5 s."""
-    spec = load_template(ROOT / "template.yaml")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        for function in spec.functions:
-            for name, value in function.environment.items():
-                patch.setenv(name, value)
+def world() -> Iterator[World]:
+    with moto_stack() as (spec, patch):
         # botocore still retries as configured; it only does not wait between attempts.
         patch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0)
-        config.clear_settings()
-        serialize_dynamodb()
-        with mock_aws():
-            for bucket in spec.buckets:
-                create_bucket(boto3.client("s3"), bucket)
-            for table in spec.tables:
-                create_table(boto3.client("dynamodb"), table)
-            yield spec
-        config.clear_settings()
-
-
-@pytest.fixture(scope="module")
-def world(shared_stack: StackSpec) -> World:
-    return World(shared_stack)
+        yield World(spec)
 
 
 @pytest.fixture

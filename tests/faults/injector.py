@@ -98,7 +98,8 @@ class Injector:
         # `before-call` comes once per call that is sent (presigning makes none); the
         # serialized request says whether it carries a condition.
         body = params.get("body") or b""
-        conditional = b"ConditionExpression" in (body if isinstance(body, bytes) else body.encode())
+        raw = body if isinstance(body, bytes) else body.encode()
+        conditional = b'"ConditionExpression"' in raw  # not a query's KeyConditionExpression
         call = Call(event_name.split(".")[1], model.name, conditional)
         with self._lock:
             self.calls.append(call)

@@ -31,6 +31,9 @@ class Step:
     settle: Callable[[World, dict[str, Any]], list[str]] = lambda _world, _info: []
     """What must hold once the retry is done, beyond the general checks."""
     failed: frozenset[str] = field(default=RETRY_LATER)
+    from_call: int = 0
+    """The first call to fail: the ones before it are the same calls of the same code as
+    in another step, failed there already (a backup's complete begins as any complete)."""
 
     def invoke(self, world: World, event: dict[str, Any]) -> Answer:
         return world.call(self.handler, event)
@@ -225,6 +228,12 @@ def swept(world: World, info: dict[str, Any]) -> list[str]:
     return problems
 
 
+COMPLETED = 4
+"""Calls of a complete up to CompleteMultipartUpload: GetItem, ListParts, the claim, itself."""
+COPIED = 6
+"""Calls of a confirm up to CopyObject: GetItem, HeadObject, the claim, HeadObject of the
+key, its reservation, itself."""
+
 STEPS: list[Step] = [
     Step("init", "upload_init", 201, prepare_init),
     Step("init_duplicate_backup", "upload_init", 200, prepare_init_duplicate),
@@ -237,6 +246,7 @@ STEPS: list[Step] = [
         200,
         prepare_uploaded("upload_complete", **backup(1)),
         same_answer=True,
+        from_call=COMPLETED,
     ),
     Step(
         "complete_duplicate_backup",
@@ -244,6 +254,7 @@ STEPS: list[Step] = [
         200,
         prepare_complete_duplicate,
         same_answer=True,
+        from_call=COMPLETED,
     ),
     Step("cancel", "upload_cancel", 200, prepare_cancel, settle=cancelled),
     Step("list_uploads", "upload_list", 200, prepare_list),
@@ -258,6 +269,7 @@ STEPS: list[Step] = [
         200,
         prepare_drafted("draft_confirm", **backup(1)),
         same_answer=True,
+        from_call=COPIED,
     ),
     Step(
         "confirm_duplicate_backup",
@@ -265,6 +277,7 @@ STEPS: list[Step] = [
         200,
         prepare_confirm_duplicate,
         same_answer=True,
+        from_call=COPIED,
     ),
     Step("discard", "draft_discard", 200, prepare_drafted("draft_discard"), settle=discarded),
     Step("download", "download", 302, prepare_file("download")),

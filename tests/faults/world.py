@@ -114,10 +114,13 @@ class World:
     def init(self, caller: dict[str, Any], **body: Any) -> dict[str, Any]:
         body = {"file_name": "f.bin", "size": len(DATA)} | body
         answer = self.call("upload_init", load_event("upload_init", body=body, caller=caller))
-        assert answer.status == 201, answer.body
-        return dict(answer.body) | {
-            "s3_upload_id": self.record(answer.body["upload_id"])["s3_upload_id"]
-        }
+        return self.init_answer(answer)
+
+    def init_answer(self, answer: Answer) -> dict[str, Any]:
+        """An init's 201 answer, with the S3 upload id its session holds."""
+        body = json.loads(answer.body) if isinstance(answer.body, str) else answer.body
+        assert answer.status == 201, body
+        return dict(body) | {"s3_upload_id": self.record(body["upload_id"])["s3_upload_id"]}
 
     def put_part(self, upload: dict[str, Any], data: bytes = DATA) -> None:
         self.s3.upload_part(
