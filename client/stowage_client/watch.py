@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import queue
 import threading
 import time
@@ -192,7 +193,7 @@ class Watcher:
         if not entry.path.is_file() or self.is_recorded(entry.path):
             self.drop(entry)
             return
-        current = (stat.st_size, stat.st_mtime_ns)
+        current = stat_version(stat)
         if current == entry.seen:
             self.upload(entry)
             return
@@ -214,6 +215,10 @@ class Watcher:
                 sha256=digest,
             )
             result = self.uploader.upload(entry.path, request)
+            # The uploader checks against its own first look; this covers the moments
+            # between the stability check and that look (and the hashing) too.
+            if version_of(entry.path) != entry.seen:
+                raise FileChangedError(f"{entry.path} changed since it was found stable")
         except Cancelled:
             return  # stopping: the entry stays queued in the database
         except FileChangedError:
@@ -242,3 +247,12 @@ class Watcher:
         """The prefix, then the path below the watched folder with its folders joined
         by `_`: stowage names are base names, the key holds no folders of ours."""
         return self.options.remote_prefix + "_".join(entry.path.relative_to(entry.folder).parts)
+
+
+def version_of(path: Path) -> tuple[int, int]:
+    return stat_version(path.stat())
+
+
+def stat_version(stat: os.stat_result) -> tuple[int, int]:
+    """(size, mtime_ns): what "unchanged" means here."""
+    return stat.st_size, stat.st_mtime_ns
