@@ -83,3 +83,14 @@ def test_bad_draft_requests_are_400(api: Api):
     for body, code in cases:
         answer = api.call("POST", "/v1/drafts", json=body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, code), body
+
+
+def test_a_confirmed_draft_keeps_the_sha256_the_client_sent(api: Api):
+    import hashlib
+
+    data = b"checked draft"
+    digest = hashlib.sha256(data).hexdigest()
+    draft = api.draft(data, sha256=digest)
+    key = api.call("POST", f"/v1/drafts/{draft['draft_id']}/confirm").json()["key"]
+    info = api.call("GET", "/v1/files/" + quote(key), params={"info": "true"}).json()
+    assert info["sha256"] == digest

@@ -250,7 +250,9 @@ class DraftService:
             draft.draft_id,
             overwrite=draft.overwrite,
         )
-        new = new_object(key, draft.content_type, draft.owner, draft.draft_id, draft.file_name)
+        new = new_object(
+            key, draft.content_type, draft.owner, draft.draft_id, draft.file_name, draft.sha256
+        )
         return key, self.files.copy_from(self.objects.bucket, draft.object_key, new)
 
     def _release(self, draft: Draft) -> None:
