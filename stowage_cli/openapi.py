@@ -22,6 +22,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -79,7 +80,8 @@ BAD_QUERY = ("INVALID_FIELD",)
 # character, say) reaches the function but matches none of its routes.
 BAD_PATH = ("NOT_FOUND",)
 KEYED_ERRORS = ("FORBIDDEN", "RATE_LIMITED", "DATABASE_ERROR", "STORAGE_ERROR")
-EVERY_ROUTE_ERRORS = ("RATE_LIMITED", "INTERNAL_ERROR")
+# Every handler's resolver refuses a body over 1 MiB before parsing (stowage.resolver).
+EVERY_ROUTE_ERRORS = ("PAYLOAD_TOO_LARGE", "RATE_LIMITED", "INTERNAL_ERROR")
 
 # API Gateway's own answers, `{"message": ...}`: HTTP APIs cannot reshape them.
 GATEWAY_ANSWERS = {
@@ -270,10 +272,15 @@ def describe(operation: Json, spec: Any, route: Any, module: ModuleType) -> None
 
 
 def spec_description(spec: Any) -> str:
+    resource = template_resources()[spec.logical_id]
+    return str(resource["Properties"].get("Description", "")).strip()
+
+
+@cache
+def template_resources() -> Json:
     from devstack.template import read_template
 
-    resource = read_template(TEMPLATE)["Resources"][spec.logical_id]
-    return str(resource["Properties"].get("Description", "")).strip()
+    return dict(read_template(TEMPLATE)["Resources"])
 
 
 # ---------------------------------------------------------------------- errors
