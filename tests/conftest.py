@@ -41,5 +41,12 @@ def stack_api() -> Iterator[Api]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """tests/devstack first: the shared stack above lives until the session ends, and
-    a second stack cannot start beside it (tests/client sorts before tests/devstack)."""
-    items.sort(key=lambda item: not item.path.is_relative_to(OWN_STACKS))
+    a second stack cannot start beside it (tests/client sorts before tests/devstack).
+    The tests on the shared stack last: its moto server keeps its data in this process's
+    moto backends, which every `mock_aws` (unit, integration, faults…) resets."""
+    items.sort(
+        key=lambda item: (
+            not item.path.is_relative_to(OWN_STACKS),
+            "stack_api" in getattr(item, "fixturenames", ()),
+        )
+    )
