@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.stack import moto_stack
 from tests.faults.world import World
+from tests.support.moto_stack import moto_stack
 
 
 @pytest.fixture(scope="module")

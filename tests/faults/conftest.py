@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from tests.faults.stack import moto_stack
 from tests.faults.world import World
+from tests.support.moto_stack import moto_stack
 
 TALLY: Counter[str] = Counter()
 """Outcomes of every injected fault in this session: "502", "retried", "correct", "known"

@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from devstack.atomic import serialize_dynamodb
-from devstack.aws import create_bucket, create_table
-from devstack.template import StackSpec, load_template
-from stowage import config
+from devstack.template import StackSpec
 from tests.support.events import ROOT
+from tests.support.moto_stack import moto_stack
 
 
 @dataclass
@@ -43,29 +39,9 @@ Invoke = Callable[[str, dict[str, Any]], Answer]
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackSpec]:
-    spec = load_template(ROOT / "template.yaml")
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for function in spec.functions:
-        for name, value in function.environment.items():
-            monkeypatch.setenv(name, value)
-    config.clear_settings()
-    serialize_dynamodb()
-    with mock_aws():
-        for bucket in spec.buckets:
-            create_bucket(boto3.client("s3"), bucket)
-        for table in spec.tables:
-            create_table(boto3.client("dynamodb"), table)
+def stack() -> Iterator[StackSpec]:
+    with moto_stack() as (spec, _patch):
         yield spec
-    config.clear_settings()
 
 
 def load_handler(directory: str) -> ModuleType:

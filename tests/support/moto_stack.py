@@ -1,6 +1,6 @@
-"""tests/integration's moto stack as a context manager, for fixtures of wider scope:
-building it takes ~0.5 s, and the fault and concurrency tests keep one per module
-(each case acts as a client of its own, so cases never meet)."""
+"""The template's buckets and tables under moto, as a context manager: tests/integration's
+`stack` fixture for each test, and one per module for the fault and concurrency tests
+(building it takes ~0.5 s; each of their cases acts as a client of its own)."""
 
 from __future__ import annotations
 
