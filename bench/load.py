@@ -4,7 +4,6 @@ complete) from 16 concurrent clients. Loopback only, bounded in count and time."
 from __future__ import annotations
 
 import os
-import statistics
 import threading
 import time
 from collections import defaultdict
@@ -13,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from bench.latency import percentile
 from devstack.seed import seed
 from devstack.stack import LocalStack
 from tests.support.http import Api
@@ -73,10 +73,6 @@ def run(stack: LocalStack, record: Recorder) -> float:
     with ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(work, range(CYCLES)))
     return time.perf_counter() - start
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def report() -> None:

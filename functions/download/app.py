@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller, link_response
+from stowage.api import create_app, current_caller, link_response, path_key
 from stowage.observability import logger, metrics, tracer
 from stowage.responses import DOWNLOAD_RESPONSES, EXISTS_RESPONSES
 from stowage.wiring import build_file_service
@@ -18,17 +18,11 @@ app = create_app()
 service = build_file_service()
 
 
-def requested_key() -> str:
-    # HTTP APIs hand over the key already percent-decoded, slashes and all ({key+}).
-    key: str = app.current_event.path_parameters["key"]
-    return key
-
-
 @app.get("/v1/files/.+", responses=DOWNLOAD_RESPONSES)
 def download(
     redirect: Annotated[bool, Query()] = True, info: Annotated[bool, Query()] = False
 ) -> Response[str]:
-    caller, key = current_caller(app), requested_key()
+    caller, key = current_caller(app), path_key(app)
     if info:
         answer = service.describe(caller, key)
         return Response(200, "application/json", answer.model_dump_json())
@@ -37,7 +31,7 @@ def download(
 
 @app.head("/v1/files/.+", responses=EXISTS_RESPONSES)
 def exists() -> Response[str]:
-    found = service.describe(current_caller(app), requested_key())
+    found = service.describe(current_caller(app), path_key(app))
     headers = {
         "ETag": found.etag,
         "Last-Modified": found.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT"),

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller
+from stowage.api import create_app, current_caller, path_key
 from stowage.models.files import DeleteFileResponse
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_file_service
@@ -16,7 +16,7 @@ service = build_file_service()
 
 @app.delete("/v1/files/.+")
 def delete_file() -> DeleteFileResponse:
-    key: str = app.current_event.path_parameters["key"]  # percent-decoded by API Gateway
+    key = path_key(app)
     answer = service.delete(current_caller(app), key)
     logger.info("file deleted", extra={"key_length": len(key)})
     return answer

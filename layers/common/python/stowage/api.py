@@ -64,6 +64,13 @@ def link_response(link: DownloadLinkResponse, *, redirect: bool) -> Response[str
     return Response(302, "application/json", "", headers | {"Location": link.url})
 
 
+def path_key(app: APIGatewayHttpResolver) -> str:
+    """The `{key+}` of a file route. HTTP APIs hand it over already percent-decoded,
+    slashes and all, so it is the key itself."""
+    key: str = app.current_event.path_parameters["key"]
+    return key
+
+
 def error_response(error: StowageError) -> Response[str]:
     if error.status >= 500:
         logger.warning("request failed", extra={"code": error.code, "reason": error.message})
