@@ -92,7 +92,11 @@ def to_contract_error(errors: Any) -> StowageError:
     location = [str(part) for part in first.get("loc", ())[1:]]
     field = ".".join(location) or "body"
     if kind == "json_invalid":
-        return InvalidJsonError("the body is not valid JSON")
+        context: dict[str, Any] = first.get("ctx") or {}
+        reason = context.get("error")
+        return InvalidJsonError(
+            f"the body is not valid JSON: {reason}" if reason else "the body is not valid JSON"
+        )
     if field == "body":
         return InvalidJsonError("the body must be a JSON object")
     if kind == "missing":
