@@ -92,8 +92,8 @@ def to_contract_error(errors: Any) -> StowageError:
     location = [str(part) for part in first.get("loc", ())[1:]]
     field = ".".join(location) or "body"
     if kind == "json_invalid":
-        context: dict[str, Any] = first.get("ctx") or {}
-        reason = context.get("error")
+        context = first.get("ctx")
+        reason = context.get("error") if isinstance(context, dict) else None
         return InvalidJsonError(
             f"the body is not valid JSON: {reason}" if reason else "the body is not valid JSON"
         )
