@@ -418,8 +418,16 @@ def _read(environ: Environ) -> Request:
         path = "/" + path.split("/", 3)[-1]
     method = environ.get("REQUEST_METHOD", "GET")
     length = headers.get("content-length")
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
     if length is None:
-        if method == "PUT":
+        if chunked and method == "PUT" and "x-amz-decoded-content-length" not in headers:
+            raise S3Error(
+                501,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                Header="Transfer-Encoding",
+            )
+        if method == "PUT" and not chunked:
             raise S3Error(
                 411, "MissingContentLength", "You must provide the Content-Length HTTP header."
             )
@@ -652,7 +660,7 @@ def _error_response(
         ("x-amz-request-id", request_id),
         ("x-amz-id-2", host_id),
     ]
-    if error.status == 411 or error.code == "IncompleteBody":
+    if error.status in (411, 501) or error.code == "IncompleteBody":
         headers.append(("Connection", "close"))  # the rest of the body was never read
     start_response(f"{error.status} {HTTPStatus(error.status).phrase}", headers)
     return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
