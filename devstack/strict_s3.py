@@ -93,6 +93,12 @@ from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
+import moto.s3.models
+import moto.s3.responses
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
+from moto.s3.utils import compute_checksum, cors_matches_origin
+
 from devstack import s3_checksums, s3_policy
 from devstack.s3_checksums import PartChecksum
 from devstack.s3_sigv4 import (
@@ -175,8 +181,24 @@ class StrictS3:
                 return self.app(environ, start_response)
             call = self._check(request, environ)
         except S3Error as error:
-            return _error_response(error, environ, start_response)
+            return _error_response(error, environ, start_response, self._cors(environ))
         return self._forward(call, environ, start_response)
+
+    @staticmethod
+    def _cors(environ: Environ) -> list[tuple[str, str]]:
+        """The CORS headers S3 adds to an answer when the bucket's rules allow the origin."""
+        origin = environ.get("HTTP_ORIGIN")
+        bucket = unquote(environ.get("PATH_INFO", "").lstrip("/").partition("/")[0])
+        if not origin or not bucket:
+            return []
+        rules = getattr(s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets.get(bucket), "cors", [])
+        for rule in rules:
+            if cors_matches_origin(origin, rule.allowed_origins or []):
+                exposed = ", ".join(rule.exposed_headers or [])
+                headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+                headers.append(("Access-Control-Allow-Methods", ", ".join(rule.allowed_methods)))
+                return headers + ([("Access-Control-Expose-Headers", exposed)] if exposed else [])
+        return []
 
     # -- before moto
 
@@ -644,7 +666,10 @@ def _run(app: WsgiApp, environ: Environ) -> tuple[str, list[tuple[str, str]], by
 
 
 def _error_response(
-    error: S3Error, environ: Environ, start_response: StartResponse
+    error: S3Error,
+    environ: Environ,
+    start_response: StartResponse,
+    cors: list[tuple[str, str]],
 ) -> Iterable[bytes]:
     request_id = uuid.uuid4().hex[:16].upper()
     host_id = base64.b64encode(uuid.uuid4().bytes * 2).decode()
@@ -659,6 +684,7 @@ def _error_response(
         ("Content-Length", str(len(body))),
         ("x-amz-request-id", request_id),
         ("x-amz-id-2", host_id),
+        *cors,
     ]
     if error.status in (411, 501) or error.code == "IncompleteBody":
         headers.append(("Connection", "close"))  # the rest of the body was never read
@@ -666,6 +692,17 @@ def _error_response(
     return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
+def _moto_checksum(body: bytes, algorithm: str, encode_base64: bool = True) -> bytes:
+    """moto's checksums, but a true CRC32C (moto falls back to CRC32 without the crc32c
+    package), as awscrt computes it for S3 and botocore."""
+    if algorithm.upper() != "CRC32C":
+        return bytes(compute_checksum(body, algorithm, encode_base64))
+    raw = s3_checksums.digest("CRC32C", body)
+    return base64.b64encode(raw) if encode_base64 else raw
+
+
 def strict(app: WsgiApp) -> WsgiApp:
     """moto's WSGI app behind the strict layer."""
+    moto.s3.models.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
+    moto.s3.responses.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
     return StrictS3(app)

@@ -29,6 +29,7 @@ from devstack import aws, s3_checksums
 BUCKET = "strict-bucket"
 OTHER_BUCKET = "strict-other"
 MIB = 1024 * 1024
+APP = "http://app.example"
 CREDENTIALS = Credentials(aws.ACCESS_KEY_ID, aws.SECRET_ACCESS_KEY)
 
 
@@ -39,6 +40,8 @@ def endpoint() -> Iterator[str]:
     s3 = aws.s3_client(url)
     s3.create_bucket(Bucket=BUCKET)
     s3.create_bucket(Bucket=OTHER_BUCKET)
+    rule = {"AllowedMethods": ["PUT", "POST"], "AllowedOrigins": [APP], "ExposeHeaders": ["ETag"]}
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
     try:
         yield url
     finally:
@@ -122,6 +125,19 @@ def test_a_forged_or_redirected_presigned_url_is_403(s3: Any):
         "SignatureDoesNotMatch",
     )
     assert requests.put(url, data=b"x", timeout=10).status_code == 200
+
+
+def test_a_refusal_carries_the_buckets_cors_headers_for_an_allowed_origin(s3: Any):
+    # Given a forged URL, sent from the bucket's allowed origin and from another
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "cors"})
+    forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+    allowed = requests.put(forged, data=b"x", headers={"Origin": APP}, timeout=10)
+    other = requests.put(forged, data=b"x", headers={"Origin": "http://else.example"}, timeout=10)
+    # Then a browser on the app can read the error; elsewhere it cannot
+    assert error_of(allowed) == error_of(other) == (403, "SignatureDoesNotMatch")
+    assert allowed.headers["Access-Control-Allow-Origin"] == APP
+    assert allowed.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def test_header_auth_needs_the_local_key_and_secret(endpoint: str, s3: Any):
@@ -426,6 +442,8 @@ def test_a_full_object_checksum_is_checked_at_complete(s3: Any, algorithm: str):
     assert (done[field], done["ChecksumType"]) == (right, "FULL_OBJECT")
     head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
     assert (head[field], head["ChecksumType"]) == (right, "FULL_OBJECT")
+    attributes = s3.get_object_attributes(Bucket=BUCKET, Key=key, ObjectAttributes=["Checksum"])
+    assert attributes["Checksum"][field] == right  # moto's own record (its CRC32C fixed)
 
 
 def test_complete_with_another_checksum_type_is_bad_digest(s3: Any):
