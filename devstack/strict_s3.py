@@ -269,7 +269,11 @@ class StrictS3:
             if upload is not None and sent is not None and sent != upload.algorithm:
                 raise _type_mismatch(upload.algorithm, sent)
         elif sent is None and not _subresource(call):
+            # S3's default checksum, over the decoded payload (moto would hash an
+            # aws-chunked body as sent)
+            value = s3_checksums.encoded(s3_checksums.digest(DEFAULT_ALGORITHM, call.data))
             environ["HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"] = DEFAULT_ALGORITHM
+            environ["HTTP_X_AMZ_CHECKSUM_CRC64NVME"] = value
         if sent is not None and "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM" not in environ:
             environ["HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"] = sent  # so moto stores it
 
