@@ -425,6 +425,27 @@ def test_a_part_with_a_checksum_for_an_upload_created_without_is_400(s3: Any):
     assert requests.put(part_url(s3, "plain", upload, 1), data=b"x", timeout=10).status_code == 200
 
 
+def test_a_corrupted_part_through_a_url_that_signs_its_checksum_is_bad_digest(s3: Any):
+    # Given a CRC64NVME upload and a part URL signing the part's checksum, as the API signs
+    created = s3.create_multipart_upload(
+        Bucket=BUCKET, Key="corrupt", ChecksumAlgorithm="CRC64NVME", ChecksumType="FULL_OBJECT"
+    )
+    value = checksum("CRC64NVME", b"part bytes")
+    params = {"Bucket": BUCKET, "Key": "corrupt", "UploadId": created["UploadId"]}
+    url = s3.generate_presigned_url(
+        "upload_part", Params={**params, "PartNumber": 1, "ChecksumCRC64NVME": value}
+    )
+    header = {"x-amz-checksum-crc64nvme": value}
+    # When a byte flips on the way, then the part arrives intact
+    flipped = requests.put(url, data=b"part byteS", headers=header, timeout=10)
+    intact = requests.put(url, data=b"part bytes", headers=header, timeout=10)
+    # Then
+    assert error_of(flipped) == (400, "BadDigest")
+    assert intact.status_code == 200
+    listed = s3.list_parts(**params)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, 10)]
+
+
 def test_a_part_with_another_algorithm_than_the_uploads_is_400(s3: Any):
     created = s3.create_multipart_upload(Bucket=BUCKET, Key="algo", ChecksumAlgorithm="SHA256")
     part = {"Bucket": BUCKET, "Key": "algo", "UploadId": created["UploadId"], "PartNumber": 1}
