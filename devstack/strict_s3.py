@@ -53,7 +53,8 @@ Rules it follows (S3's, as documented, for path-style requests to 127.0.0.1):
   COMPOSITE as the checksum of the part checksums (`400 BadDigest`). The answer
   carries the object's checksum and type, and so do HeadObject/GetObject with
   `ChecksumMode=ENABLED` (uploads created without an algorithm get S3's default
-  FULL_OBJECT CRC64NVME).
+  FULL_OBJECT CRC64NVME). ListParts lists each part's checksum and the upload's
+  algorithm and type.
 - POST policy (browser forms): fields up to the file, `key`/`policy`/SigV4 fields
   required, the policy's signature (`SignatureDoesNotMatch`), `expiration`
   (`AccessDenied "Invalid according to Policy: Policy expired."`), every `eq`,
@@ -332,6 +333,14 @@ class StrictS3:
                 headers.append(("Content-Length", str(len(body))))
             start_response(status, headers)
             return [body]
+        if request.method == "GET" and call.key and call.has("uploadId"):
+            status, headers, body = _run(self.app, environ)
+            if status.startswith("200"):
+                body = self._with_part_checksums(call, body)
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(body))))
+            start_response(status, headers)
+            return [body]
         if request.method == "PUT" and call.has("partNumber") and call.has("uploadId"):
             return self._app_then(call, environ, start_response, self._after_part)
         if request.method == "DELETE" and call.has("uploadId"):
@@ -354,6 +363,32 @@ class StrictS3:
             return start_response(status, headers, *rest)
 
         return self.app(environ, started)
+
+    def _with_part_checksums(self, call: Call, body: bytes) -> bytes:
+        """ListParts as S3 answers it for an upload with an algorithm: each part's
+        checksum, and the upload's algorithm and type (moto lists neither)."""
+        with self._lock:
+            upload = self._uploads.get(call.request.param("uploadId") or "")
+            parts = dict(upload.parts) if upload else {}
+        if upload is None or upload.algorithm is None:
+            return body
+        tag = f"Checksum{upload.algorithm}"
+
+        def part(match: re.Match[bytes]) -> bytes:
+            number = re.search(rb"<PartNumber>(\d+)</PartNumber>", match.group(0))
+            stored = parts.get(int(number.group(1))) if number else None
+            if stored is None:
+                return match.group(0)
+            value = f"<{tag}>{s3_checksums.encoded(stored.raw)}</{tag}>".encode()
+            return match.group(0).replace(b"</Part>", value + b"</Part>")
+
+        body = re.sub(rb"<Part>.*?</Part>", part, body, flags=re.DOTALL)
+        upload_level = f"<ChecksumAlgorithm>{upload.algorithm}</ChecksumAlgorithm>"
+        upload_level += f"<ChecksumType>{upload.type}</ChecksumType>"
+        closing = re.search(rb"</ListParts\w*>\s*$", body)  # moto's root: ListPartsResponse
+        if closing is None:
+            return body
+        return body[: closing.start()] + upload_level.encode() + body[closing.start() :]
 
     def _after_create(self, call: Call, body: bytes) -> bytes:
         headers = call.request.headers

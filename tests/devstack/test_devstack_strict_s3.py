@@ -442,8 +442,11 @@ def test_a_corrupted_part_through_a_url_that_signs_its_checksum_is_bad_digest(s3
     # Then
     assert error_of(flipped) == (400, "BadDigest")
     assert intact.status_code == 200
-    listed = s3.list_parts(**params)["Parts"]
-    assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, 10)]
+    listed = s3.list_parts(**params)
+    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC64NVME"]) for p in listed["Parts"]] == [
+        (1, 10, value)
+    ]
+    assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == ("CRC64NVME", "FULL_OBJECT")
 
 
 def test_a_part_with_another_algorithm_than_the_uploads_is_400(s3: Any):
