@@ -7,6 +7,7 @@ moto runs in-process on 127.0.0.1; handlers reach it over HTTP through
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import urllib.request
@@ -63,10 +64,19 @@ def _part_puts_without_form_type(app: Any) -> Any:
     return wrapped
 
 
+def strict_s3_enabled() -> bool:
+    """The strict S3 layer (devstack.strict_s3) is on unless STOWAGE_STRICT_S3=0."""
+    return os.environ.get("STOWAGE_STRICT_S3", "1") != "0"
+
+
 class _PartFriendlyMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
+        from devstack.strict_s3 import strict  # it reads this module's credentials
+
         serialize_dynamodb()
         app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
+        if strict_s3_enabled():
+            app = strict(app)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

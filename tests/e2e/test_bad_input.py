@@ -112,22 +112,23 @@ def test_complete_with_missing_parts_is_409_with_the_list(api: Api, upload: dict
     assert api.status(upload["upload_id"])["status"] == "in_progress"
 
 
-def test_complete_with_a_short_part_is_409_size_mismatch(api: Api, upload: dict[str, Any]):
-    # Given part 1 short: the presigned URL signs the length, but a local S3 does not check it,
-    # so write the short part through the real URL with its length header corrected.
+def test_a_short_part_through_its_signed_url_is_refused_and_the_stored_part_stands(
+    api: Api, upload: dict[str, Any]
+):
+    # Given every part uploaded at its signed length
     parts = api.sign(upload["upload_id"], [1, 2, 3])
     for part in parts:
         api.put_part(part, b"x" * part["size"])
     import requests
 
+    # When part 1 is sent again, 10 bytes long: its URL signs the length
     short = requests.put(parts[0]["url"], data=b"x" * 10, timeout=30)
-    if short.status_code != 200:
-        pytest.skip("this S3 enforces the signed Content-Length, as AWS does")
-    # When
-    answer = api.complete(upload["upload_id"])
-    # Then
-    assert_error(answer, 409, "SIZE_MISMATCH")
-    assert answer.json()["error"]["missing"] == [1]
+    # Then S3 refuses it, and the full part is what completes
+    assert short.status_code == 403, short.text
+    assert "<Code>SignatureDoesNotMatch</Code>" in short.text
+    sizes = {p["part_number"]: p["size"] for p in api.status(upload["upload_id"])["parts"]}
+    assert sizes[1] == parts[0]["size"]
+    assert api.complete(upload["upload_id"]).status_code == 200
 
 
 def test_cancel_after_complete_is_409(api: Api):
