@@ -41,7 +41,7 @@ class InitUploadResponse(Response):
 
 
 class PartChecksum(Request):
-    part_number: int
+    part_number: int = Field(ge=1, le=10_000)
     checksum: ChecksumValue
     """The part's checksum in the upload's algorithm; S3 refuses a body that differs."""
 
