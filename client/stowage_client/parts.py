@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 SIGN_BATCH = 1000  # the contract's most part numbers per sign call
 EXPIRY_MARGIN = 60.0  # seconds: re-sign a URL this close to its end rather than get a 403
+READ_AHEAD = 512 * 1024 * 1024
 
 
 class Cancelled(Exception):
@@ -71,6 +72,9 @@ class PartSigner:
         self.computed: dict[int, int] = {}
         """Part number → its CRC (as an int), for the whole file's checksum."""
         self.batch = max(1, first_batch)
+        # Parts checksummed ahead of their PUT: at most ~512 MiB, so that they are still
+        # in the page cache when the PUT reads them again.
+        self.most = max(self.batch, READ_AHEAD // crcs.part_size) if crcs else SIGN_BATCH
 
     def part(self, number: int) -> dict[str, Any]:
         """`{part_number, url, size, expires_at}` for part `number`."""
@@ -95,7 +99,7 @@ class PartSigner:
             parts = self.api.sign_parts(self.upload_id, batch)
         else:
             batch = batch[: self.batch]
-            self.batch = min(self.batch * 2, SIGN_BATCH)
+            self.batch = min(self.batch * 2, self.most, SIGN_BATCH)
             parts = self.api.sign_parts(self.upload_id, batch, self.checksums_of(batch))
         for part in parts:
             self.signed[part["part_number"]] = (part, usable_until(part["expires_at"], now))
