@@ -72,16 +72,27 @@ class StowageApi:
     def init_upload(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", "/v1/uploads", json=body)
 
-    def sign_parts(self, upload_id: str, numbers: list[int]) -> list[dict[str, Any]]:
-        answer = self.call("POST", f"/v1/uploads/{upload_id}/parts", json={"part_numbers": numbers})
+    def sign_parts(
+        self, upload_id: str, numbers: list[int], checksums: dict[int, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Presigned PUTs; parts given a checksum get it signed in (and its header back)."""
+        body: dict[str, Any] = {"part_numbers": numbers}
+        if checksums:
+            body = {"parts": [{"part_number": n, "checksum": checksums[n]} for n in numbers]}
+        answer = self.call("POST", f"/v1/uploads/{upload_id}/parts", json=body)
         parts: list[dict[str, Any]] = answer["parts"]
         return parts
 
     def upload_status(self, upload_id: str) -> dict[str, Any]:
         return self.call("GET", f"/v1/uploads/{upload_id}")
 
-    def complete_upload(self, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.call("POST", f"/v1/uploads/{upload_id}/complete", json={"parts": parts})
+    def complete_upload(
+        self, upload_id: str, parts: list[dict[str, Any]], checksum: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"parts": parts}
+        if checksum:
+            body["checksum"] = checksum
+        return self.call("POST", f"/v1/uploads/{upload_id}/complete", json=body)
 
     def cancel_upload(self, upload_id: str) -> dict[str, Any]:
         return self.call("DELETE", f"/v1/uploads/{upload_id}")

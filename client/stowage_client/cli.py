@@ -92,6 +92,11 @@ def add_upload(upload: argparse.ArgumentParser) -> None:
     upload.add_argument("--overwrite", action="store_true", help="replace a file of that name")
     upload.add_argument("--content-type", help="default: from the name")
     upload.add_argument("--checksum", action="store_true", help="send the file's SHA-256")
+    upload.add_argument(
+        "--no-checksums",
+        action="store_true",
+        help="send no CRC64NVME checksums (S3 then cannot refuse corrupted parts)",
+    )
     upload.add_argument("--part-size", help="e.g. 16M (default: the server's, 8 MiB)")
     upload.add_argument("--multipart-threshold", help="multipart from this size (default 8M)")
     upload.add_argument("--user-id", help="upload for this user (act-as clients)")
@@ -101,6 +106,9 @@ def add_upload(upload: argparse.ArgumentParser) -> None:
 def add_download(download: argparse.ArgumentParser) -> None:
     download.add_argument("key", metavar="KEY")
     download.add_argument("-o", "--output", type=Path, help="file or folder (default: here)")
+    download.add_argument(
+        "--no-checksums", action="store_true", help="do not verify against the stored checksum"
+    )
 
 
 def add_latest(latest: argparse.ArgumentParser) -> None:
@@ -188,6 +196,7 @@ def run_upload(args: argparse.Namespace, api: StowageApi, settings: Settings) ->
         concurrency=settings.concurrency,
         multipart_threshold=settings.multipart_threshold,
         part_size=settings.part_size,
+        checksums=not args.no_checksums,
     )
     resume = ResumeStore(settings.state_dir / "uploads.db", settings.url)
     failed = 0
@@ -222,13 +231,17 @@ def upload_one(uploader: Uploader, path: Path, args: argparse.Namespace) -> int:
         emit(result.as_json())
     else:
         resumed = f", {result.parts_resumed} parts resumed" if result.parts_resumed else ""
+        if result.parts_repaired:
+            resumed += f", {result.parts_repaired} held parts differed and were sent again"
         emit_text(f"{path} -> {result.key} ({size_text(result.size)}{resumed})")
     return 0
 
 
 def run_download(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int:
     with progress_for(args) as progress:
-        downloader = Downloader(api, api.http, settings.concurrency, progress=progress)
+        downloader = Downloader(
+            api, api.http, settings.concurrency, progress=progress, verify=not args.no_checksums
+        )
         result = downloader.download(args.key, args.output or Path.cwd())
     show(args, result.as_json(), f"{result.key} -> {result.path} ({size_text(result.size)})")
     return 0

@@ -18,7 +18,8 @@ from typing import Any, BinaryIO, cast
 import httpx
 
 from stowage_client.api import ApiError, StowageApi
-from stowage_client.parts import Cancelled, FileChangedError, PartSigner, read_slice
+from stowage_client.checksum import ALGORITHM, CRCS, Crc, digest_slice, whole
+from stowage_client.parts import Cancelled, FileChangedError, PartCrcs, PartSigner, read_slice
 from stowage_client.progress import Meter, NullProgress, Progress
 from stowage_client.resume import FileVersion, ResumeStore
 from stowage_client.retry import TRANSIENT_STATUSES, RetryPolicy, is_transient_error, retrying
@@ -42,6 +43,9 @@ class UploadOptions:
     retry: RetryPolicy = RetryPolicy()
     resigns: int = 3
     """How often one part's URL may be signed again after S3 refused it (403)."""
+    checksums: bool = True
+    """CRC64NVME per part (signed into its URL, so S3 refuses corrupted bytes), for the
+    whole file at complete, and to check what S3 holds before resuming."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,11 @@ class UploadResult:
     """The draft id or the upload id."""
     parts_sent: int = 0
     parts_resumed: int = 0
+    parts_repaired: int = 0
+    """Parts S3 held that were not the local file's bytes, so were sent again."""
     sha256: str | None = None
+    checksum: str | None = None
+    """The whole file's CRC64NVME (base64) that S3 checked, when checksums are on."""
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -107,7 +115,13 @@ class Uploader:
 
     def upload_draft(self, path: Path, size: int, request: UploadRequest) -> UploadResult:
         before = path.stat()
-        draft = self.api.create_draft(request.body(path, size))
+        body = request.body(path, size)
+        checksum = None
+        if self.options.checksums:  # pinned in the POST policy: S3 refuses other bytes
+            crc = CRCS[ALGORITHM]
+            checksum = crc.encode(digest_slice(path, 0, size, crc).crc)
+            body |= {"checksum_algorithm": ALGORITHM, "checksum": checksum}
+        draft = self.api.create_draft(body)
         meter = self.progress.meter(path.name, size)
         try:
             retrying(
@@ -119,7 +133,9 @@ class Uploader:
             meter.close()
         ensure_unchanged(path, before.st_size, before.st_mtime_ns)
         confirmed = self.api.confirm_draft(draft["draft_id"])
-        return UploadResult(str(path), confirmed["key"], size, "draft", draft["draft_id"])
+        result = UploadResult(str(path), confirmed["key"], size, "draft", draft["draft_id"])
+        result.checksum = checksum
+        return result
 
     def post_form(self, path: Path, form: dict[str, Any], meter: Meter) -> None:
         """The presigned POST: the signed fields, then the file, streamed from disk."""
@@ -147,13 +163,60 @@ class Uploader:
         plan, held = self.resumed(version) or self.started(path, version, request)
         if plan.get("status") == "completed":  # done before a crash, never recorded
             return self.finished(path, version, plan, held, 0)
+        crcs = self.part_crcs(path, plan, version.size)
+        crc_of, repaired = self.verify_held(path, plan, held, crcs)
         todo = [n for n in range(1, plan["part_count"] + 1) if n not in held]
         etags = dict(held)
-        etags |= self.send_parts(path, plan, todo, version.size)
+        sent, computed = self.send_parts(path, plan, todo, version.size, crcs)
+        etags |= sent
         ensure_unchanged(path, version.size, version.mtime_ns)
         listed = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
-        done = self.api.complete_upload(plan["upload_id"], listed)
-        return self.finished(path, version, plan | done, held, len(todo))
+        checksum = None
+        if crcs is not None:
+            crc_of |= computed
+            lengths = (crcs.length(n) for n in range(1, plan["part_count"] + 1))
+            ordered = [(crc_of[n], length) for n, length in enumerate(lengths, start=1)]
+            checksum = crcs.crc.encode(whole(crcs.crc, ordered))
+        done = self.api.complete_upload(plan["upload_id"], listed, checksum)
+        result = self.finished(path, version, plan | done, held, len(todo))
+        result.parts_repaired, result.checksum = repaired, checksum
+        return result
+
+    def part_crcs(self, path: Path, plan: dict[str, Any], size: int) -> PartCrcs | None:
+        """How this upload's parts are checksummed: in the algorithm it was started with
+        (None for an upload started without one, or with checksums off)."""
+        crc: Crc | None = CRCS.get(plan.get("checksum_algorithm") or "")
+        if not self.options.checksums or crc is None:
+            return None
+        return PartCrcs(path, plan["part_size"], size, crc)
+
+    def verify_held(
+        self, path: Path, plan: dict[str, Any], held: dict[int, str], crcs: PartCrcs | None
+    ) -> tuple[dict[int, int], int]:
+        """Check each part S3 holds against the local file: by its checksum where S3 lists
+        one, else by its ETag (the MD5 of a part stored without encryption by KMS). A part
+        that differs is dropped from `held`, so it is sent again. Answers the CRCs of the
+        parts kept (for the whole file's checksum) and how many were dropped."""
+        if not held or not self.options.checksums:
+            return {}, 0
+        listed = {p["part_number"]: p.get("checksum") for p in plan.get("parts", [])}
+        crc = crcs.crc if crcs else CRCS[ALGORITHM]
+        part_size, size = plan["part_size"], plan["size"]
+
+        def check(number: int) -> tuple[int, bool, int]:
+            reported = listed.get(number) if crcs else None
+            offset, length = (number - 1) * part_size, part_length(number, part_size, size)
+            found = digest_slice(path, offset, length, crc, with_md5=reported is None)
+            if reported is not None:
+                return number, crc.encode(found.crc) == reported, found.crc
+            return number, held[number].strip('"') == found.md5, found.crc
+
+        with ThreadPoolExecutor(self.options.concurrency, "stowage-verify") as pool:
+            results = list(pool.map(check, sorted(held)))
+        for number, same, _ in results:
+            if not same:
+                del held[number]
+        return {n: value for n, same, value in results if same}, sum(not r[1] for r in results)
 
     def finished(
         self,
@@ -181,6 +244,8 @@ class Uploader:
         body = request.body(path, version.size)
         if self.options.part_size:
             body["part_size"] = self.options.part_size
+        if self.options.checksums:
+            body["checksum_algorithm"] = ALGORITHM
         plan = self.api.init_upload(body)
         if self.resume is not None:
             self.resume.remember(plan["upload_id"], version)
@@ -213,16 +278,17 @@ class Uploader:
             pass
 
     def send_parts(
-        self, path: Path, plan: dict[str, Any], todo: list[int], size: int
-    ) -> dict[int, str]:
-        """PUT the parts in `todo`, `concurrency` at a time; their ETags by number."""
+        self, path: Path, plan: dict[str, Any], todo: list[int], size: int, crcs: PartCrcs | None
+    ) -> tuple[dict[int, str], dict[int, int]]:
+        """PUT the parts in `todo`, `concurrency` at a time; their ETags by number, and
+        their CRCs when checksummed."""
         part_size = plan["part_size"]
         done_bytes = size - sum(part_length(n, part_size, size) for n in todo)
         meter = self.progress.meter(path.name, size, done_bytes)
-        signer = PartSigner(self.api, plan["upload_id"], todo)
+        signer = PartSigner(self.api, plan["upload_id"], todo, crcs, self.options.concurrency)
         sender = PartSender(self, path, part_size, signer, meter)
         try:
-            return sender.run(todo)
+            return sender.run(todo), signer.computed
         finally:
             meter.close()
 
@@ -332,9 +398,9 @@ class PartSender:
         offset, size = (number - 1) * self.part_size, part["size"]
         body = read_slice(self.path, offset, size, self.options.chunk_size, counted, self.stopping)
         try:
-            response = self.uploader.s3.put(
-                part["url"], content=body, headers={"Content-Length": str(size)}
-            )
+            # The part's `headers` (its checksum) are signed into the URL: sent as given.
+            headers = {"Content-Length": str(size)} | part.get("headers", {})
+            response = self.uploader.s3.put(part["url"], content=body, headers=headers)
         except httpx.TransportError:
             self.meter.advance(-sent)
             return None
@@ -350,10 +416,14 @@ class PartSender:
 
 
 def retryable_s3(response: httpx.Response) -> bool:
-    """5xx and 429; and S3's 400 RequestTimeout (it gave up waiting on a slow body)."""
+    """5xx and 429; S3's 400 RequestTimeout (it gave up waiting on a slow body), and its
+    400 BadDigest (the bytes it got are not their signed checksum: corrupted on the way,
+    so sent again from the file)."""
     if response.status_code in TRANSIENT_STATUSES:
         return True
-    return response.status_code == 400 and b"RequestTimeout" in response.content
+    return response.status_code == 400 and (
+        b"RequestTimeout" in response.content or b"BadDigest" in response.content
+    )
 
 
 def first_error(failed: list[Future[str]]) -> BaseException:

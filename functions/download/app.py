@@ -35,6 +35,10 @@ def exists() -> Response[str]:
         "X-Stowage-Size": str(found.size),
         "X-Stowage-Content-Type": found.content_type,
     }
+    if found.checksum:
+        headers["X-Stowage-Checksum"] = found.checksum.value
+        headers["X-Stowage-Checksum-Algorithm"] = found.checksum.algorithm
+        headers["X-Stowage-Checksum-Type"] = found.checksum.type
     return Response(200, "application/json", "", headers)
 
 

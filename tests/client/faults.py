@@ -1,5 +1,6 @@
 """A forward HTTP proxy on 127.0.0.1 that counts what the CLI sends and misbehaves
-on demand: an expired URL (403), a failing server (5xx), a slow or a stuck S3.
+on demand: an expired URL (403), a failing server (5xx), a slow or a stuck S3, a byte
+flipped on the way (in a request body, or in what S3 answers a GET).
 
 The CLI reaches it through HTTP_PROXY (a subprocess) or `httpx.Client(proxy=...)`,
 so every byte still goes over real HTTP to the local stack. The local S3 (moto)
@@ -46,6 +47,9 @@ class Fault:
     hold: bool = False
     drop: bool = False
     """Close the connection without an answer, as a reset or a crash would."""
+    flip: int = -1
+    """Flip the low bit of this byte of the body on its way: the request's for a part
+    PUT or a form POST, the answer's for a GET."""
     delay: float = 0.0
     skip: int = 0
     times: int = 1
@@ -171,6 +175,9 @@ class Relay(BaseHTTPRequestHandler):
             proxy.record(Seen(self.command, kind, path, fault.status))
             self.answer(fault.status, [("Content-Type", "application/xml")], fault.body)
             return
+        flip = fault.flip if fault is not None else -1
+        if 0 <= flip < len(body):
+            body = flipped(body, flip)
         proxy.entered(1)
         try:
             if fault is not None:
@@ -180,6 +187,8 @@ class Relay(BaseHTTPRequestHandler):
             )
         finally:
             proxy.entered(-1)
+        if self.command == "GET" and 0 <= flip < len(content):
+            content = flipped(content, flip)
         proxy.record(Seen(self.command, kind, path, status))
         self.answer(status, headers, content)
 
@@ -192,6 +201,12 @@ class Relay(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(content)
+
+
+def flipped(data: bytes, offset: int) -> bytes:
+    changed = bytearray(data)
+    changed[offset] ^= 0x01
+    return bytes(changed)
 
 
 def forward(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from stowage.domain.ports import NewObject, ObjectInfo, SessionPage, StoredPart
+from awscrt import checksums
+
+from stowage.domain.checksums import FULL_OBJECT, StoredChecksum
+from stowage.domain.ports import Digest, NewObject, ObjectInfo, SessionPage, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
+from stowage.errors import ChecksumMismatchError
 
 
 class FakeSessionStore:
@@ -109,10 +115,26 @@ class FakeSessionStore:
         return SessionPage(sessions=page, cursor=str(start + limit) if more else None)
 
 
+def crc_of(algorithm: str, data: bytes) -> str:
+    """The base64 checksum S3 computes, for the algorithms of FULL_OBJECT uploads."""
+    if algorithm == "CRC64NVME":
+        raw = checksums.crc64nvme(data).to_bytes(8, "big")
+    elif algorithm == "CRC32C":
+        raw = checksums.crc32c(data).to_bytes(4, "big")
+    else:
+        raw = binascii.crc32(data).to_bytes(4, "big")
+    return base64.b64encode(raw).decode()
+
+
+class FakeBadDigest(Exception):
+    """What S3 answers a part PUT whose signed checksum header does not match its body."""
+
+
 @dataclass
 class FakeMultipart:
     new: NewObject
     parts: dict[int, bytes] = field(default_factory=dict)
+    algorithm: str | None = None
 
 
 class FakeObjectStore:
@@ -121,6 +143,7 @@ class FakeObjectStore:
     def __init__(self) -> None:
         self.uploads: dict[str, FakeMultipart] = {}
         self.objects: dict[str, tuple[bytes, NewObject]] = {}
+        self.checksums: dict[str, StoredChecksum] = {}
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -128,34 +151,63 @@ class FakeObjectStore:
         with self.lock:
             self.calls[name] = self.calls.get(name, 0) + 1
 
-    def create_multipart(self, new: NewObject) -> str:
+    def create_multipart(self, new: NewObject, checksum_algorithm: str | None = None) -> str:
         self._count("create_multipart")
         upload_id = f"s3-{len(self.uploads) + 1}"
-        self.uploads[upload_id] = FakeMultipart(new)
+        self.uploads[upload_id] = FakeMultipart(new, algorithm=checksum_algorithm)
         return upload_id
 
-    def put_part(self, s3_upload_id: str, part_number: int, data: bytes) -> None:
-        """What a client's PUT to a presigned URL does."""
-        self.uploads[s3_upload_id].parts[part_number] = data
+    def put_part(
+        self, s3_upload_id: str, part_number: int, data: bytes, checksum: str | None = None
+    ) -> None:
+        """What a client's PUT to a presigned URL does (refused as S3 refuses it when its
+        checksum header does not match the body)."""
+        upload = self.uploads[s3_upload_id]
+        if checksum is not None and checksum != crc_of(upload.algorithm or "", data):
+            raise FakeBadDigest(f"part {part_number}")
+        upload.parts[part_number] = data
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+        self,
+        key: str,
+        s3_upload_id: str,
+        part_number: int,
+        size: int,
+        expires_in: int,
+        checksum: Digest | None = None,
     ) -> str:
         self._count("presign_part")
-        return f"https://fake/{key}?uploadId={s3_upload_id}&partNumber={part_number}&len={size}"
+        signed = f"&x-amz-checksum-{checksum.algorithm.lower()}" if checksum else ""
+        return (
+            f"https://fake/{key}?uploadId={s3_upload_id}&partNumber={part_number}&len={size}"
+            + signed
+        )
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
         self._count("list_parts")
         upload = self.uploads.get(s3_upload_id)
         if upload is None:
             return None
-        return [StoredPart(n, len(d), _etag(d)) for n, d in sorted(upload.parts.items())]
+        algorithm = upload.algorithm
+        return [
+            StoredPart(n, len(d), _etag(d), crc_of(algorithm, d) if algorithm else None)
+            for n, d in sorted(upload.parts.items())
+        ]
 
-    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str:
+    def complete_multipart(
+        self, key: str, s3_upload_id: str, parts: list[StoredPart], checksum: Digest | None = None
+    ) -> str:
         self._count("complete_multipart")
-        upload = self.uploads.pop(s3_upload_id)
+        upload = self.uploads[s3_upload_id]
         data = b"".join(upload.parts[p.part_number] for p in parts)
+        if checksum is not None and checksum.value != crc_of(checksum.algorithm, data):
+            raise ChecksumMismatchError("BadDigest")  # the upload stays open, as in S3
+        del self.uploads[s3_upload_id]
         self.objects[key] = (data, upload.new)
+        if upload.algorithm:
+            self.checksums[key] = StoredChecksum(
+                upload.algorithm, FULL_OBJECT, crc_of(upload.algorithm, data)
+            )
         return _etag(data)
 
     def abort_multipart(self, key: str, s3_upload_id: str) -> None:
@@ -168,7 +220,13 @@ class FakeObjectStore:
             return None
         data, new = self.objects[key]
         return ObjectInfo(
-            key, len(data), _etag(data), new.content_type, datetime.now(), new.metadata
+            key,
+            len(data),
+            _etag(data),
+            new.content_type,
+            datetime.now(),
+            new.metadata,
+            self.checksums.get(key),
         )
 
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:

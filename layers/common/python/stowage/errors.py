@@ -92,6 +92,12 @@ class SizeMismatchError(StowageError):
     code, status = "SIZE_MISMATCH", 409
 
 
+class ChecksumMismatchError(StowageError):
+    """S3 refused the whole file's checksum at completion: nothing was stored."""
+
+    code, status = "CHECKSUM_MISMATCH", 409
+
+
 class DraftConfirmingError(StowageError):
     """Another confirm of the same draft is copying it right now; retry shortly.
 

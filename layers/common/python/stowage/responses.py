@@ -81,6 +81,11 @@ EXISTS_RESPONSES: dict[int, OpenAPIResponse] = {
             "Last-Modified": _header("HTTP date", {"type": "string"}),
             "X-Stowage-Size": _header("Size in bytes", {"type": "string", "pattern": "^[0-9]+$"}),
             "X-Stowage-Content-Type": _header("The stored content type", {"type": "string"}),
+            "X-Stowage-Checksum": _header("The stored checksum (base64)", {"type": "string"}),
+            "X-Stowage-Checksum-Algorithm": _header(
+                "Its algorithm: CRC64NVME, CRC32C, CRC32…", {"type": "string"}
+            ),
+            "X-Stowage-Checksum-Type": _header("FULL_OBJECT or COMPOSITE", {"type": "string"}),
         },
     },
 }

@@ -17,14 +17,42 @@ from urllib.parse import urlencode
 from botocore.exceptions import ClientError
 
 from stowage.adapters.aws import error_code, translated
-from stowage.domain.ports import ListedObject, NewObject, ObjectInfo, PostForm, StoredPart
-from stowage.errors import StorageError
+from stowage.domain.checksums import FULL_OBJECT, StoredChecksum, header_for
+from stowage.domain.ports import (
+    Digest,
+    ListedObject,
+    NewObject,
+    ObjectInfo,
+    PostForm,
+    StoredPart,
+)
+from stowage.errors import ChecksumMismatchError, StorageError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mypy_boto3_s3 import S3Client
 
 _GONE = {"NoSuchUpload", "404"}
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_BAD_CHECKSUM = {"BadDigest", "InvalidRequest", "InvalidDigest"}
+"""S3's answers to a whole-file checksum that is not the parts' (or not of their type)."""
+_REPORTED = ("CRC64NVME", "CRC32C", "CRC32", "SHA1", "SHA256")
+"""Checksums HeadObject may report, in the order we prefer them."""
+
+
+def _param(algorithm: str) -> str:
+    """botocore's parameter for a checksum value: `ChecksumCRC64NVME`."""
+    return f"Checksum{algorithm}"
+
+
+def _stored_checksum(answer: Mapping[str, object]) -> StoredChecksum | None:
+    for algorithm in _REPORTED:
+        value = answer.get(_param(algorithm))
+        if isinstance(value, str) and value:
+            kind = answer.get("ChecksumType")
+            return StoredChecksum(algorithm, str(kind or FULL_OBJECT), value)
+    return None
 
 
 class S3ObjectStore:
@@ -32,7 +60,12 @@ class S3ObjectStore:
         self.client = client
         self.bucket = bucket
 
-    def create_multipart(self, new: NewObject) -> str:
+    def create_multipart(self, new: NewObject, checksum_algorithm: str | None = None) -> str:
+        # Only with an algorithm: S3 refuses part checksums of an upload created without
+        # one, and parts without checksums of most uploads created with one.
+        extra: dict[str, str] = {}
+        if checksum_algorithm:
+            extra = {"ChecksumAlgorithm": checksum_algorithm, "ChecksumType": FULL_OBJECT}
         with translated(StorageError, "starting the upload"):
             answer = self.client.create_multipart_upload(
                 Bucket=self.bucket,
@@ -40,23 +73,33 @@ class S3ObjectStore:
                 ContentType=new.content_type,
                 ContentDisposition=new.content_disposition,
                 Metadata=new.metadata,
+                **extra,  # type: ignore[arg-type]
             )
         return answer["UploadId"]
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+        self,
+        key: str,
+        s3_upload_id: str,
+        part_number: int,
+        size: int,
+        expires_in: int,
+        checksum: Digest | None = None,
     ) -> str:
-        # ContentLength is signed, so S3 refuses a PUT of any other length.
+        # ContentLength is signed, so S3 refuses a PUT of any other length. botocore 1.x
+        # signs every header it is given (it hoists none into the query string), so the
+        # checksum becomes a signed `x-amz-checksum-*` header, the one form S3 enforces.
+        params: dict[str, object] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": s3_upload_id,
+            "PartNumber": part_number,
+            "ContentLength": size,
+        }
+        if checksum is not None:
+            params[_param(checksum.algorithm)] = checksum.value
         return self.client.generate_presigned_url(
-            "upload_part",
-            Params={
-                "Bucket": self.bucket,
-                "Key": key,
-                "UploadId": s3_upload_id,
-                "PartNumber": part_number,
-                "ContentLength": size,
-            },
-            ExpiresIn=expires_in,
+            "upload_part", Params=params, ExpiresIn=expires_in
         )
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
@@ -66,7 +109,7 @@ class S3ObjectStore:
         try:
             with translated(StorageError, "listing parts"):
                 return [
-                    StoredPart(p["PartNumber"], p["Size"], p["ETag"])
+                    StoredPart(p["PartNumber"], p["Size"], p["ETag"], _part_checksum(p))
                     for page in pages
                     for p in page.get("Parts", [])
                 ]
@@ -75,16 +118,34 @@ class S3ObjectStore:
                 return None
             raise
 
-    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str:
-        with translated(StorageError, "completing the upload"):
-            answer = self.client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=s3_upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]
-                },
-            )
+    def complete_multipart(
+        self, key: str, s3_upload_id: str, parts: list[StoredPart], checksum: Digest | None = None
+    ) -> str:
+        listed: list[dict[str, object]] = [
+            {"PartNumber": p.part_number, "ETag": p.etag} for p in parts
+        ]
+        extra: dict[str, str] = {}
+        if checksum is not None:
+            extra = {_param(checksum.algorithm): checksum.value, "ChecksumType": FULL_OBJECT}
+            for entry, part in zip(listed, parts, strict=True):
+                if part.checksum:
+                    entry[_param(checksum.algorithm)] = part.checksum
+        try:
+            with translated(StorageError, "completing the upload"):
+                answer = self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=s3_upload_id,
+                    MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
+                    **extra,  # type: ignore[arg-type]
+                )
+        except StorageError as exc:
+            if checksum is not None and _cause_code(exc) in _BAD_CHECKSUM:
+                raise ChecksumMismatchError(
+                    f"the file's {checksum.algorithm} is not {checksum.value}: nothing was "
+                    "stored; complete again with the right checksum, or re-send the parts"
+                ) from exc
+            raise
         return answer["ETag"]
 
     def abort_multipart(self, key: str, s3_upload_id: str) -> None:
@@ -100,7 +161,9 @@ class S3ObjectStore:
     def head(self, key: str) -> ObjectInfo | None:
         try:
             with translated(StorageError, "reading the file"):
-                answer = self.client.head_object(Bucket=self.bucket, Key=key)
+                answer = self.client.head_object(
+                    Bucket=self.bucket, Key=key, ChecksumMode="ENABLED"
+                )
         except StorageError as exc:
             if _cause_code(exc) in _MISSING:
                 return None
@@ -112,6 +175,7 @@ class S3ObjectStore:
             content_type=answer.get("ContentType", "application/octet-stream"),
             last_modified=answer["LastModified"],
             metadata=answer.get("Metadata", {}),
+            checksum=_stored_checksum(answer),
         )
 
     def presign_get(self, key: str, expires_in: int, disposition: str | None) -> str:
@@ -120,13 +184,29 @@ class S3ObjectStore:
             params["ResponseContentDisposition"] = disposition
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
-    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> PostForm:
-        # boto3 adds the bucket and key conditions itself; we pin type and exact length.
+    def presign_post(
+        self,
+        key: str,
+        content_type: str,
+        size: int,
+        expires_in: int,
+        checksum: Digest | None = None,
+    ) -> PostForm:
+        # boto3 adds the bucket and key conditions itself; we pin type and exact length,
+        # and the checksum when one is given (S3 then checks the bytes against it).
+        fields = {"Content-Type": content_type}
+        if checksum is not None:
+            fields |= {
+                "x-amz-checksum-algorithm": checksum.algorithm,
+                header_for(checksum.algorithm): checksum.value,
+            }
+        conditions: list[object] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", size, size])
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            Fields=fields,
+            Conditions=conditions,
             ExpiresIn=expires_in,
         )
         return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
@@ -188,6 +268,11 @@ class S3ObjectStore:
                 Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
             )
         return [error["Key"] for error in answer.get("Errors", []) if "Key" in error]
+
+
+def _part_checksum(part: Mapping[str, object]) -> str | None:
+    found = _stored_checksum(part)
+    return found.value if found else None
 
 
 def _cause_code(exc: StorageError) -> str:

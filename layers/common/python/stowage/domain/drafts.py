@@ -21,11 +21,12 @@ from stowage.domain.catalog import (
     deduplicated,
 )
 from stowage.domain.categories import category_for, content_type_for
+from stowage.domain.checksums import checked_value
 from stowage.domain.clock import utc_now
 from stowage.domain.draft import Draft
 from stowage.domain.keys import content_disposition
 from stowage.domain.naming import choose_key
-from stowage.domain.ports import DraftObjects, DraftStore, FileStore
+from stowage.domain.ports import Digest, DraftObjects, DraftStore, FileStore
 from stowage.domain.stored import new_object
 from stowage.domain.waiting import Patience, answer_when_free
 from stowage.errors import (
@@ -35,6 +36,7 @@ from stowage.errors import (
     DraftNotFoundError,
     DraftNotUploadedError,
     FileTooLargeError,
+    MissingFieldError,
     SizeMismatchError,
     StorageError,
     StowageError,
@@ -102,13 +104,14 @@ class DraftService:
         now = self.clock()
         new = self.catalog.admit(caller, request, now, self.rules.max_file_size)
         _check_draft_size(request.size)
+        pinned = _pinned_checksum(request)
         if new.twin is not None:
             return deduplicated(new.twin)
         draft = self._new_draft(new.owner, (new.name, new.backup), request, now)
         self.drafts.create(draft)
         ttl = self.rules.upload_ttl
         form = self.objects.presign_post(
-            draft.object_key, draft.content_type, draft.size, int(ttl.total_seconds())
+            draft.object_key, draft.content_type, draft.size, int(ttl.total_seconds()), pinned
         )
         upload = PresignedPost(url=form.url, fields=form.fields, expires_at=now + ttl)
         return CreateDraftResponse(
@@ -307,6 +310,18 @@ def _check_draft_size(size: int) -> None:
             "use a multipart upload (POST /v1/uploads) for larger files",
             field="size",
         )
+
+
+def _pinned_checksum(request: CreateDraftRequest) -> Digest | None:
+    """The checksum the POST policy pins: `checksum_algorithm` and `checksum` together."""
+    algorithm, value = request.checksum_algorithm, request.checksum
+    if algorithm is None and value is None:
+        return None
+    if algorithm is None:
+        raise MissingFieldError("checksum needs checksum_algorithm", field="checksum_algorithm")
+    if value is None:
+        raise MissingFieldError("checksum_algorithm needs checksum", field="checksum")
+    return Digest(algorithm, checked_value(algorithm, value, "checksum"))
 
 
 def _raise_for_state(draft: Draft, now: datetime) -> None:

@@ -25,6 +25,7 @@ from stowage.models.files import (
     BackupSummary,
     DeleteFileResponse,
     DownloadLinkResponse,
+    FileChecksum,
     FileInfoResponse,
     FileListResponse,
     FileOwner,
@@ -82,6 +83,7 @@ class FileService:
         info = self.find_own(caller, key)
         owner = owner_of_key(caller, key)
         name = info.metadata.get(META_NAME)
+        stored = info.checksum
         return FileInfoResponse(
             key=key,
             size=info.size,
@@ -91,6 +93,9 @@ class FileService:
             sha256=info.metadata.get(META_SHA256),
             original_name=decode_name(name) if name else None,
             owner=FileOwner(client_id=caller.client_id, role=owner.role, user_id=owner.user_id),
+            checksum=FileChecksum(algorithm=stored.algorithm, type=stored.type, value=stored.value)
+            if stored
+            else None,
         )
 
     def delete(self, caller: Caller, key: str) -> DeleteFileResponse:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from stowage.domain.checksums import StoredChecksum
 from stowage.domain.draft import Draft
 from stowage.domain.session import UploadSession
 
@@ -19,6 +20,8 @@ class StoredPart:
     part_number: int
     size: int
     etag: str
+    checksum: str | None = None
+    """In the upload's algorithm, when it has one (base64)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class ObjectInfo:
     content_type: str
     last_modified: datetime
     metadata: dict[str, str]
+    checksum: StoredChecksum | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A checksum to hold bytes to: `value` (base64) in `algorithm`."""
+
+    algorithm: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -42,17 +54,32 @@ class NewObject:
 
 
 class ObjectStore(Protocol):
-    def create_multipart(self, new: NewObject) -> str: ...
+    def create_multipart(self, new: NewObject, checksum_algorithm: str | None = None) -> str:
+        """Start a multipart upload; with an algorithm, a FULL_OBJECT checksum one."""
+        ...
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
-    ) -> str: ...
+        self,
+        key: str,
+        s3_upload_id: str,
+        part_number: int,
+        size: int,
+        expires_in: int,
+        checksum: Digest | None = None,
+    ) -> str:
+        """A presigned UploadPart; the length (and the checksum header) signed into it."""
+        ...
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
         """Every part S3 holds, or None when the multipart upload no longer exists."""
         ...
 
-    def complete_multipart(self, key: str, s3_upload_id: str, parts: list[StoredPart]) -> str: ...
+    def complete_multipart(
+        self, key: str, s3_upload_id: str, parts: list[StoredPart], checksum: Digest | None = None
+    ) -> str:
+        """Complete; with `checksum`, S3 checks it as the FULL_OBJECT checksum and raises
+        ChecksumMismatchError (the upload left open) when it differs."""
+        ...
 
     def abort_multipart(self, key: str, s3_upload_id: str) -> None: ...
 
@@ -102,8 +129,16 @@ class DraftObjects(Protocol):
 
     bucket: str
 
-    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> PostForm:
-        """A form upload that only accepts exactly `size` bytes of `content_type` at `key`."""
+    def presign_post(
+        self,
+        key: str,
+        content_type: str,
+        size: int,
+        expires_in: int,
+        checksum: Digest | None = None,
+    ) -> PostForm:
+        """A form upload that only accepts exactly `size` bytes of `content_type` at `key`
+        (and, given `checksum`, only bytes with that checksum)."""
         ...
 
     def head(self, key: str) -> ObjectInfo | None: ...

@@ -19,6 +19,8 @@ class UploadSession(OwnedRecord):
     part_count: int
     s3_upload_id: str
     status: StoredStatus
+    checksum_algorithm: str | None = None
+    """Fixed at creation (S3 fixes it then too); None: the upload takes no checksums."""
 
     @property
     def plan(self) -> PartPlan:

@@ -20,10 +20,11 @@ from stowage.domain.catalog import (
     deduplicated,
 )
 from stowage.domain.categories import category_for, content_type_for
+from stowage.domain.checksums import checked_value, header_for, parts_to_sign, required_algorithm
 from stowage.domain.clock import utc_now
 from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
-from stowage.domain.ports import ObjectStore, SessionStore, StoredPart
+from stowage.domain.ports import Digest, ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
 from stowage.domain.waiting import Patience, answer_when_free
@@ -128,7 +129,7 @@ class UploadService:
             overwrite=request.overwrite,
         )
         new = new_object(key, content_type, owner, upload_id, name, request.sha256)
-        s3_upload_id = self.storage.create_multipart(new)
+        s3_upload_id = self.storage.create_multipart(new, request.checksum_algorithm)
         session = UploadSession(
             upload_id=upload_id,
             client_id=owner.client_id,
@@ -149,6 +150,7 @@ class UploadService:
             expires_at=now + self.rules.session_idle,
             app=backup.app if backup else None,
             iteration=backup.iteration if backup else None,
+            checksum_algorithm=request.checksum_algorithm,
         )
         self._record_or_abort(session)
         return session
@@ -168,7 +170,9 @@ class UploadService:
     ) -> SignPartsResponse:
         now = self.clock()
         session = self._active(caller, upload_id, now)
-        numbers = sorted(set(request.part_numbers))
+        pairs = [(p.part_number, p.checksum) for p in request.parts] if request.parts else None
+        wanted = parts_to_sign(request.part_numbers, pairs, session.checksum_algorithm)
+        numbers = sorted(wanted)
         outside = [n for n in numbers if not 1 <= n <= session.part_count]
         if outside:
             raise InvalidFieldError(
@@ -178,18 +182,20 @@ class UploadService:
             self._raise_for_state(self._owned(caller, upload_id), now)
         ttl = self.rules.part_url_ttl
         expires_at = now + timedelta(seconds=ttl)
-        parts = [
-            SignedPart(
-                part_number=n,
-                url=self.storage.presign_part(
-                    session.key, session.s3_upload_id, n, session.plan.size_of(n), ttl
-                ),
-                size=session.plan.size_of(n),
-                expires_at=expires_at,
-            )
-            for n in numbers
-        ]
+        parts = [self._signed(session, n, wanted[n], ttl, expires_at) for n in numbers]
         return SignPartsResponse(upload_id=upload_id, parts=parts)
+
+    def _signed(
+        self, session: UploadSession, number: int, checksum: str | None, ttl: int, until: datetime
+    ) -> SignedPart:
+        """One part's URL; with a checksum, the header its PUT must carry, signed in."""
+        size = session.plan.size_of(number)
+        digest = _digest(session, checksum)
+        url = self.storage.presign_part(
+            session.key, session.s3_upload_id, number, size, ttl, digest
+        )
+        headers = {header_for(digest.algorithm): digest.value} if digest else {}
+        return SignedPart(part_number=number, url=url, size=size, expires_at=until, headers=headers)
 
     # --- status -----------------------------------------------------------------------
     def get_status(self, caller: Caller, upload_id: str) -> UploadStatusResponse:
@@ -225,6 +231,7 @@ class UploadService:
         self._raise_for_state(session, now)
         if session.completing_until is not None and session.completing_until > now:
             return None
+        digest = _digest(session, request.checksum if request else None, "checksum")
         held = self.storage.list_parts(session.key, session.s3_upload_id)
         if held is None:
             return self._recover_completed(session, now)
@@ -232,7 +239,9 @@ class UploadService:
         if not self.sessions.claim_completion(session, now, now + self.rules.completion_lease):
             return None
         try:
-            etag = self.storage.complete_multipart(session.key, session.s3_upload_id, chosen)
+            etag = self.storage.complete_multipart(
+                session.key, session.s3_upload_id, chosen, digest
+            )
             return self._finish(session, etag)
         except StowageError:
             # Whatever failed, a retry need not wait for this lease to run out: it finds
@@ -339,6 +348,14 @@ class UploadService:
             raise UploadExpiredError("the upload expired; start a new one")
 
 
+def _digest(session: UploadSession, value: str | None, field: str = "parts") -> Digest | None:
+    """A checksum given for this upload, checked against its algorithm (400 if it has none)."""
+    if value is None:
+        return None
+    algorithm = required_algorithm(session.checksum_algorithm, field)
+    return Digest(algorithm, checked_value(algorithm, value, field))
+
+
 def _plain_etag(etag: str) -> str:
     return etag.strip().strip('"')
 
@@ -380,6 +397,7 @@ def _init_fields(session: UploadSession) -> dict[str, object]:
         "part_count": session.part_count,
         "status": session.status,
         "expires_at": session.expires_at,
+        "checksum_algorithm": session.checksum_algorithm,
     }
 
 
@@ -399,7 +417,9 @@ def _status_answer(
             "parts_uploaded": session.part_count if done else len(held),
             "bytes_uploaded": session.size if done else sum(p.size for p in held),
             "parts": [
-                UploadedPart(part_number=p.part_number, size=p.size, etag=p.etag)
+                UploadedPart(
+                    part_number=p.part_number, size=p.size, etag=p.etag, checksum=p.checksum
+                )
                 for p in sorted(held, key=lambda p: p.part_number)
             ],
             "created_at": session.created_at,

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Literal
 
 from stowage.models.common import NewFileRequest, Response, Timestamp
+from stowage.models.uploads import ChecksumAlgorithm, ChecksumValue
 
 DraftStatus = Literal["pending", "uploaded", "confirmed", "discarded", "expired"]
 
 
 class CreateDraftRequest(NewFileRequest):
     """The upload-url step; the same fields as a multipart init, without a part size."""
+
+    checksum_algorithm: ChecksumAlgorithm | None = None
+    checksum: ChecksumValue | None = None
+    """The file's checksum in `checksum_algorithm` (both or neither): the POST policy pins
+    it, so S3 refuses other bytes."""
 
 
 class PresignedPost(Response):

@@ -18,6 +18,15 @@ class FileOwner(Response):
     user_id: str
 
 
+class FileChecksum(Response):
+    algorithm: str
+    """CRC64NVME, CRC32C, CRC32 (or SHA1, SHA256 for objects stored another way)."""
+    type: str
+    """FULL_OBJECT (a checksum of the bytes) or COMPOSITE (of the part checksums)."""
+    value: str
+    """base64, as S3 writes it"""
+
+
 class FileInfoResponse(Response):
     key: str
     size: int
@@ -27,6 +36,8 @@ class FileInfoResponse(Response):
     sha256: str | None
     original_name: str | None
     owner: FileOwner
+    checksum: FileChecksum | None = None
+    """What S3 stores and checks for the object, when it keeps one."""
 
 
 class FileSummary(Response):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -15,10 +15,19 @@ from stowage.models.common import (
 from stowage.units import GIB, MIB
 
 UploadStatus = Literal["initiated", "in_progress", "completed", "cancelled", "expired"]
+ChecksumAlgorithm = Literal["CRC64NVME", "CRC32C", "CRC32"]
+"""The algorithms S3 keeps as a FULL_OBJECT checksum of a multipart upload."""
+ChecksumValue = Annotated[
+    str, Field(min_length=8, max_length=16, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
+]
+"""A digest in base64, as S3 writes it (`x-amz-checksum-*`)."""
 
 
 class InitUploadRequest(NewFileRequest):
     part_size: int | None = Field(default=None, ge=5 * MIB, le=5 * GIB)
+    checksum_algorithm: ChecksumAlgorithm | None = None
+    """Parts and the whole file are then checked by S3 with this algorithm; without it
+    the upload takes no checksums (browsers, older clients)."""
 
 
 class InitUploadResponse(Response):
@@ -28,10 +37,21 @@ class InitUploadResponse(Response):
     part_count: int
     status: UploadStatus
     expires_at: Timestamp
+    checksum_algorithm: ChecksumAlgorithm | None = None
+
+
+class PartChecksum(Request):
+    part_number: int = Field(ge=1, le=10_000)
+    checksum: ChecksumValue
+    """The part's checksum in the upload's algorithm; S3 refuses a body that differs."""
 
 
 class SignPartsRequest(Request):
-    part_numbers: list[int] = Field(min_length=1, max_length=1000)
+    """Parts to sign, by number (`part_numbers`), with their checksums (`parts`), or both;
+    at most 1,000 in all."""
+
+    part_numbers: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+    parts: list[PartChecksum] | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class SignedPart(Response):
@@ -39,6 +59,8 @@ class SignedPart(Response):
     url: str
     size: int
     expires_at: Timestamp
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers the PUT must carry as they are: they are signed into the URL."""
 
 
 class SignPartsResponse(Response):
@@ -50,6 +72,8 @@ class UploadedPart(Response):
     part_number: int
     size: int
     etag: str
+    checksum: str | None = None
+    """The part's checksum as S3 holds it, in the upload's algorithm (base64)."""
 
 
 class UploadStatusResponse(InitUploadResponse):
@@ -72,6 +96,9 @@ class CompletedPart(Request):
 
 class CompleteUploadRequest(Request):
     parts: list[CompletedPart] | None = Field(default=None, max_length=10_000)
+    checksum: ChecksumValue | None = None
+    """The whole file's checksum in the upload's algorithm; S3 checks it as a FULL_OBJECT
+    checksum and stores nothing when it differs."""
 
 
 class CompleteUploadResponse(Response):
