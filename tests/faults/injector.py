@@ -130,10 +130,15 @@ def error_response(service: str, kind: str, method: str) -> AWSResponse:
         ("dynamodb", "conflict"): (400, "ConditionalCheckFailedException", "Condition failed"),
         ("s3", "throttled"): (503, "SlowDown", "Please reduce your request rate."),
         ("s3", "internal"): (500, "InternalError", "We encountered an internal error."),
+        ("secrets-manager", "throttled"): (400, "ThrottlingException", "Rate exceeded"),
+        ("secrets-manager", "internal"): (500, "InternalServiceError", "Internal error"),
     }[(service, kind)]
     if service == "dynamodb":
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fault"}
         body = json.dumps({"__type": _DYNAMO_TYPE + code, "message": message}).encode()
+    elif service == "secrets-manager":
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fault"}
+        body = json.dumps({"__type": code, "message": message}).encode()
     else:
         headers = {"Content-Type": "application/xml", "x-amz-request-id": "fault"}
         body = (
