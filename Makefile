@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
-.PHONY: openapi fuzz
+.PHONY: openapi fuzz mutate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -103,6 +103,10 @@ openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and
 fuzz: $(VENV)/.synced  ## schemathesis against the local stack, long: at least 5,000 requests
 	STOWAGE_FUZZ_EXAMPLES=120 STOWAGE_FUZZ_SCENARIOS=350 STOWAGE_FUZZ_STEPS=10 \
 	STOWAGE_FUZZ_MIN_REQUESTS=5000 $(BIN)/pytest -q -p no:logging tests/fuzz
+
+# Not part of `make test`: about 25 minutes on 2 cores. GROUPS="identity keys" runs some.
+mutate: $(VENV)/.synced  ## mutation testing of the core (mutmut), prints each group's score
+	$(BIN)/python tools/mutate.py $(GROUPS)
 
 admin: $(VENV)/.synced  ## API clients: make admin ARGS="create-client NAME" (or list-clients, rotate-key NAME, disable-client NAME; add --stack NAME before them for a deployment)
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli admin $(ARGS)

@@ -55,6 +55,9 @@ class Fault:
     times: int = 1
     match: str = ""
     method: str = ""
+    gather: threading.Barrier | None = None
+    """Forward each request only once `gather.parties` of them are in flight together
+    (a request the barrier times out on is answered 503)."""
 
     def applies(self, method: str, kind: str, path: str) -> bool:
         if kind != self.kind or self.match not in path or self.method not in ("", method):
@@ -180,6 +183,13 @@ class Relay(BaseHTTPRequestHandler):
             body = flipped(body, flip)
         proxy.entered(1)
         try:
+            if fault is not None and fault.gather is not None:
+                try:
+                    fault.gather.wait()
+                except threading.BrokenBarrierError:
+                    proxy.record(Seen(self.command, kind, path, 503))
+                    self.answer(503, [("Content-Type", "application/xml")], b"")
+                    return
             if fault is not None:
                 time.sleep(fault.delay)
             status, headers, content = forward(

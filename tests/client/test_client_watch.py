@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from stowage_client import watch
 from stowage_client.api import StowageApi
 from stowage_client.download import Downloader
 from stowage_client.resume import ResumeStore
@@ -26,16 +28,40 @@ DEBOUNCE = 0.3
 
 
 def eventually(check: Callable[[], object], timeout: float = 20.0) -> None:
+    """Poll `check` until it holds; fail past the deadline."""
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
 
+@dataclass
+class Running:
+    thread: threading.Thread
+    watcher: Watcher
+
+    def idle(self) -> bool:
+        """Nothing left queued: every event taken, every file uploaded or given up."""
+        return not self.watcher.pending and self.watcher.events.paths.empty()
+
+
+class Clock:
+    """The watcher's clock, moved by the test: its debounce passes only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return time.time()
+
+
 @contextmanager
 def watching(
     folder: Path, db: WatchDb, api: StowageApi, tmp_path: Path, **options: object
-) -> Iterator[threading.Thread]:
+) -> Iterator[Running]:
     """A watcher on its own thread, stopped (as SIGTERM would) on leaving."""
     settings = {"debounce": DEBOUNCE, "retry_delay": 0.1} | options
     uploader = Uploader(
@@ -57,7 +83,7 @@ def watching(
     thread.start()
     assert watcher.ready.wait(10), errors
     try:
-        yield thread
+        yield Running(thread, watcher)
     finally:
         uploader.stop.set()
         thread.join(10)
@@ -88,12 +114,12 @@ def test_a_new_file_is_uploaded_under_its_prefixed_name(make_api, tmp_path: Path
     folder, db, api = tmp_path / "in", WatchDb(tmp_path / "watch.db"), make_api()
     (folder / "sub").mkdir(parents=True)
     name = unique_name(".txt")
-    with watching(folder, db, api, tmp_path, remote_prefix="cam1-"):
-        # When: a file lands in a subfolder, and a hidden scratch file beside it
-        (folder / "sub" / name).write_text("frame\n")
+    with watching(folder, db, api, tmp_path, remote_prefix="cam1-") as running:
+        # When: a hidden scratch file lands in a subfolder, then a file beside it (its
+        # events come in that order, so the scratch file's was taken before the upload)
         (folder / "sub" / ".scratch.txt").write_text("not this")
-        eventually(lambda: db.uploaded(str(folder / "sub" / name)))
-        time.sleep(3 * DEBOUNCE)
+        (folder / "sub" / name).write_text("frame\n")
+        eventually(lambda: db.uploaded(str(folder / "sub" / name)) and running.idle())
     # Then: stored with its prefix and folder in the name; the hidden file never
     done = db.uploaded(str(folder / "sub" / name))
     assert done is not None and done.key.endswith(f"/document/cam1-sub_{name}")
@@ -103,25 +129,36 @@ def test_a_new_file_is_uploaded_under_its_prefixed_name(make_api, tmp_path: Path
 
 
 def test_a_file_still_being_written_waits_until_it_is_stable(
-    make_api, proxy: FaultProxy, tmp_path: Path
+    make_api, proxy: FaultProxy, tmp_path: Path, monkeypatch
 ):
-    # Given: a watched folder
+    # Given: a watched folder, the watcher's clock in the test's hands
     folder, db, api = tmp_path / "in", WatchDb(tmp_path / "watch.db"), make_api(proxy)
     folder.mkdir()
     path = folder / unique_name()
-    with watching(folder, db, api, tmp_path):
-        # When: the file grows every 0.1 s for 2 s, well past the debounce in total
+    clock = Clock()
+    monkeypatch.setattr(watch, "time", clock)
+    with watching(folder, db, api, tmp_path) as running:
+        # When: the file grows 20 times, each growth after the watcher has looked at the
+        # size before it and a whole debounce has passed
         with path.open("wb") as file:
-            for _ in range(20):
+            for chunk in range(20):
                 file.write(b"x" * 65536)
                 file.flush()
-                time.sleep(0.1)
+                size = (chunk + 1) * 65536
+
+                def looked(size: int = size) -> bool:
+                    entry = running.watcher.pending.get(path.absolute())
+                    return entry is not None and entry.seen is not None and entry.seen[0] == size
+
+                clock.now += 2 * DEBOUNCE
+                eventually(looked)
                 assert db.uploaded(str(path)) is None
-        finished = time.time()
+        # and then stops growing, for a debounce
+        clock.now += 2 * DEBOUNCE
         eventually(lambda: db.uploaded(str(path)))
     # Then: one upload, after the writing stopped, of the whole file
     done = db.uploaded(str(path))
-    assert done is not None and done.size == 20 * 65536 and done.uploaded_at > finished
+    assert done is not None and done.size == 20 * 65536
     assert drafts_created(proxy) == 1
     assert content_of(api, done.key, tmp_path) == path.read_bytes()
 
@@ -141,9 +178,10 @@ def test_a_restart_uploads_nothing_twice_and_keeps_its_queue(
         eventually(lambda: db.queued() == [str(queued)])
     existing.write_bytes(b"existing")  # appears while nothing watches
     # When: a new run that also uploads existing files
-    with watching(folder, db, make_api(proxy), tmp_path, upload_existing=True):
-        eventually(lambda: db.uploaded(str(queued)) and db.uploaded(str(existing)))
-        time.sleep(3 * DEBOUNCE)
+    with watching(folder, db, make_api(proxy), tmp_path, upload_existing=True) as running:
+        eventually(
+            lambda: db.uploaded(str(queued)) and db.uploaded(str(existing)) and running.idle()
+        )
     # Then: the queued and the existing file went up; the first one not again
     assert drafts_created(proxy) == 2
     assert db.queued() == []
@@ -158,11 +196,11 @@ def test_a_failing_server_is_recorded_and_the_watcher_goes_on(
     folder.mkdir()
     broken, later = folder / unique_name(), folder / unique_name()
     proxy.add(Fault("api", status=500, times=-1))
-    with watching(folder, db, api, tmp_path, retries=2) as thread:
+    with watching(folder, db, api, tmp_path, retries=2) as running:
         # When: a file lands, then the server heals and another file lands
         broken.write_bytes(b"broken")
         eventually(lambda: db.report() and db.report()[0].failures == 1)
-        assert thread.is_alive()
+        assert running.thread.is_alive()
         proxy.reset()
         later.write_bytes(b"later")
         eventually(lambda: db.uploaded(str(later)))

@@ -13,7 +13,10 @@ policy (standard mode, 3 attempts) runs exactly as it would against AWS:
 - `lost`: the first attempt applied (moto executes it) and its answer lost to a
   `ReadTimeoutError`; botocore's retry then meets the applied write;
 - `conflict`: a conditional write answered `ConditionalCheckFailedException`, as a racing
-  writer would cause (DynamoDB does not retry it).
+  writer would cause (DynamoDB does not retry it);
+- `partial`: a DeleteObjects that S3 answers 200 with `Errors` for some of its keys
+  (every other one, the first included): those keys are left in place, the rest deleted.
+  (stowage makes no BatchWriteItem call, so unprocessed items have no kind.)
 
 A faulted attempt is pointed at an unknown host before moto's own `before-send` handler
 sees it, so moto leaves it alone and the fault means "not applied".
@@ -28,13 +31,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 from moto.core.models import botocore_stubber
 
-KINDS = ("throttled", "internal", "timeout", "lost", "conflict")
+KINDS = ("throttled", "internal", "timeout", "lost", "conflict", "partial")
+PARTIAL = frozenset({"DeleteObjects"})
+"""Calls that can fail for some of their items while answering 200."""
 WRITES = {
     "PutItem",
     "UpdateItem",
@@ -68,6 +75,8 @@ def applies(kind: str, call: Call) -> bool:
         return call.operation in WRITES
     if kind == "conflict":
         return call.conditional
+    if kind == "partial":
+        return call.operation in PARTIAL
     return True
 
 
@@ -110,6 +119,8 @@ class Injector:
             return None
         self.attempts += 1
         service = event_name.split(".")[1]
+        if self.kind == "partial":
+            return partly_deleted(event_name, request)
         if self.kind == "lost":
             if self.attempts > 1:
                 return None
@@ -123,6 +134,33 @@ class Injector:
         return error_response(service, self.kind, request.method or "GET")
 
 
+_S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def partly_deleted(event_name: str, request: AWSPreparedRequest) -> AWSResponse:
+    """A DeleteObjects applied to every other key, its answer listing the rest in
+    `Errors`, as S3 answers when some deletes fail (a 200 all the same)."""
+    body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+    keys = [k.text or "" for k in ElementTree.fromstring(body).iter(f"{{{_S3_NS}}}Key")]
+    failing, kept = keys[::2], keys[1::2]
+    if kept:
+        objects = "".join(f"<Object><Key>{escape(k)}</Key></Object>" for k in kept)
+        request.body = (f'<Delete xmlns="{_S3_NS}"><Quiet>true</Quiet>{objects}</Delete>').encode()
+        request.headers["Content-Length"] = str(len(request.body))
+        applied = botocore_stubber(event_name, request)
+        assert applied is not None and applied.status_code == 200, "moto refused the delete"
+    # Quiet mode, as stowage asks: only the keys that failed are listed.
+    errors = "".join(
+        f"<Error><Key>{escape(k)}</Key><Code>InternalError</Code>"
+        "<Message>We encountered an internal error. Please try again.</Message></Error>"
+        for k in failing
+    )
+    answer = f'<DeleteResult xmlns="{_S3_NS}">{errors}</DeleteResult>'.encode()
+    headers = {"Content-Type": "application/xml", "x-amz-request-id": "fault"}
+    request.url = NOWHERE
+    return AWSResponse(NOWHERE, 200, headers, _Raw(answer))
+
+
 def error_response(service: str, kind: str, method: str) -> AWSResponse:
     status, code, message = {
         ("dynamodb", "throttled"): (400, "ProvisionedThroughputExceededException", "Throttled"),
@@ -130,10 +168,15 @@ def error_response(service: str, kind: str, method: str) -> AWSResponse:
         ("dynamodb", "conflict"): (400, "ConditionalCheckFailedException", "Condition failed"),
         ("s3", "throttled"): (503, "SlowDown", "Please reduce your request rate."),
         ("s3", "internal"): (500, "InternalError", "We encountered an internal error."),
+        ("secrets-manager", "throttled"): (400, "ThrottlingException", "Rate exceeded"),
+        ("secrets-manager", "internal"): (500, "InternalServiceError", "Internal error"),
     }[(service, kind)]
     if service == "dynamodb":
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fault"}
         body = json.dumps({"__type": _DYNAMO_TYPE + code, "message": message}).encode()
+    elif service == "secrets-manager":
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fault"}
+        body = json.dumps({"__type": code, "message": message}).encode()
     else:
         headers = {"Content-Type": "application/xml", "x-amz-request-id": "fault"}
         body = (

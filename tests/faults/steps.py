@@ -208,23 +208,27 @@ def prepare_user(
 
 # --- cleanup ---------------------------------------------------------------------------
 def prepare_cleanup(world: World, caller: dict[str, Any]) -> Prepared:
-    """An upload and a draft of this client past their expiry."""
-    upload, draft = world.init(caller), world.draft(caller)
+    """An upload and two drafts of this client past their expiry (two, so that a
+    DeleteObjects can fail for some of its keys and not others)."""
+    upload, drafts = world.init(caller), [world.draft(caller), world.draft(caller)]
     world.expire(upload["upload_id"])
-    world.expire(draft["draft_id"])
-    return load_event("cleanup"), {"upload": upload, "draft": draft}
+    for draft in drafts:
+        world.expire(draft["draft_id"])
+    return load_event("cleanup"), {"upload": upload, "drafts": drafts}
 
 
 def swept(world: World, info: dict[str, Any]) -> list[str]:
     problems = []
-    for kind, record_id in (("upload", "upload_id"), ("draft", "draft_id")):
-        status = world.record(info[kind][record_id]).get("status")
+    status = world.record(info["upload"]["upload_id"]).get("status")
+    if status != "expired":
+        problems.append(f"the expired upload is {status} after the next run")
+    for draft in info["drafts"]:
+        status = world.record(draft["draft_id"]).get("status")
         if status != "expired":
-            problems.append(f"the expired {kind} is {status} after the next run")
-    if world.s3.list_objects_v2(
-        Bucket=world.drafts, Prefix=info["draft"]["upload"]["fields"]["key"]
-    ).get("KeyCount"):
-        problems.append("the expired draft's bytes are still there after the next run")
+            problems.append(f"the expired draft {draft['draft_id']} is {status} after the next run")
+        key = draft["upload"]["fields"]["key"]
+        if world.s3.list_objects_v2(Bucket=world.drafts, Prefix=key).get("KeyCount"):
+            problems.append(f"the expired draft's bytes {key!r} are still there after the next run")
     return problems
 
 

@@ -224,7 +224,58 @@ class World:
         for item in items:
             problems += self._record_problems(item, pending, now, settled=settled)
         problems += [f"stored file {key!r} is lost" for key in self.kept if not self.exists(key)]
+        stored = {key for key in self.kept if self.exists(key)} | {
+            item["key"]
+            for item in items
+            if item.get("status") in ("completed", "confirmed") and item["key"] not in self.deleted
+        }
+        problems += [f"{key!r} holds other bytes" for key in stored if self.read(key) != DATA]
+        if settled:
+            problems += self.index_problems(client_id, items)
         return problems
+
+    def index_problems(self, client_id: str, items: list[dict[str, Any]]) -> list[str]:
+        """The user's index agrees with what is stored: every completed upload and
+        confirmed draft is among its latest (and a backup among its backups), and every
+        entry it lists is a stored file of the user's with the bytes that were sent. (An
+        entry of a file deleted on purpose may stay: a failed `forget` after the delete
+        is accepted, as every read checks that the file exists.)"""
+        index = self.index(client_id)
+        listed = {
+            "latest": {e["key"] for e in index.get("recent", [])},
+            "backups": {e["key"] for e in index.get("backups", [])},
+        }
+        problems = []
+        for item in items:
+            if item.get("status") not in ("completed", "confirmed"):
+                continue
+            if item["key"] in self.deleted:
+                continue
+            wanted = ("latest", "backups") if item.get("app") else ("latest",)
+            problems += [
+                f"{item['pk']} is {item['status']} but {item['key']!r} is not in the {where}"
+                for where in wanted
+                if item["key"] not in listed[where]
+            ]
+        categories = {v["key"] for k, v in index.items() if k.startswith("cat_")}
+        for key in listed["latest"] | listed["backups"] | categories:
+            if key in self.deleted:
+                continue
+            if self.origin(key) is None:
+                problems.append(f"the index lists {key!r}, which is not stored")
+            elif self.read(key) != DATA:
+                problems.append(f"the index lists {key!r}, which holds other bytes")
+        return problems
+
+    def index(self, client_id: str) -> dict[str, Any]:
+        """The raw index item of the case's user (role `user`, itself as user)."""
+        return self.record(f"index#{client_id}#user#{client_id}")
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return bytes(self.s3.get_object(Bucket=self.files, Key=key)["Body"].read())
+        except ClientError:
+            return None
 
     def _record_problems(
         self, item: dict[str, Any], pending: dict[str, str], now: str, *, settled: bool
@@ -235,6 +286,8 @@ class World:
         if status in ACTIVE | {"pending"} and "sweep" not in item:
             problems.append(f"{pk} is {status} but out of the cleanup's sight")
         key = item.get("key")
+        if item.get("kind") == "draft" and status == "expired" and self.draft_bytes(item):
+            problems.append(f"{pk} is expired but its bytes are still in the drafts bucket")
         if status in ("completed", "confirmed") and key not in self.deleted:
             if not self.exists(key):
                 problems.append(f"{pk} is {status} but its file {key!r} is lost")
@@ -246,6 +299,11 @@ class World:
             elif settled:
                 problems.append(f"{pk} is completed in S3 but recorded as {status}")
         return problems
+
+    def draft_bytes(self, item: dict[str, Any]) -> bool:
+        """Whether a draft's uploaded bytes are still in the drafts bucket."""
+        listed = self.s3.list_objects_v2(Bucket=self.drafts, Prefix=item["object_key"])
+        return any(o["Key"] == item["object_key"] for o in listed.get("Contents", []))
 
     def exists(self, key: str) -> bool:
         return self.origin(key) is not None

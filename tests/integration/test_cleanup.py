@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from stowage.models.drafts import CreateDraftRequest
 from stowage.models.identity import Caller
 from stowage.models.uploads import InitUploadRequest
 from stowage.wiring import build_cleanup_service, build_draft_service, build_upload_service
+from tests.faults.injector import Injector
 from tests.integration.conftest import LambdaContext, load_handler
 from tests.support.events import ROOT
 from tests.support.fakes import FakeDraftStore, draft_record
@@ -139,25 +141,89 @@ def test_2500_expired_drafts_cost_three_delete_objects_calls(stack, drafts_bucke
 
 
 def test_keys_delete_objects_could_not_delete_are_reported_and_retried(stack, drafts_bucket):
-    # Given: three expired drafts, and S3 failing to delete one of them this time
+    # Given: three expired drafts, and S3 answering their DeleteObjects 200 with `Errors`
+    # for two of the keys (deleting only the third), at the wire
     ids = [make_draft(NOW - timedelta(hours=25), drafts_bucket) for _ in range(3)]
     service = build_cleanup_service()
     service.clock = at(NOW)
-    real = service.draft_objects.delete_many
-
-    def partly(keys: list[str]) -> list[str]:
-        real([k for k in keys if k != f"drafts/{ids[0]}"])
-        return [f"drafts/{ids[0]}"]
-
-    service.draft_objects.delete_many = partly
-    # When
+    injector = Injector()
+    injector.attach(service.draft_objects.client)
+    injector.plan("partial", 0)
+    # When the cleanup runs, and again once S3 has recovered
     first = service.run()
-    service.draft_objects.delete_many = real
+    assert [str(c) for c in injector.calls] == ["s3.DeleteObjects"]
+    left = draft_keys(drafts_bucket)
+    statuses = {f"drafts/{i}": build_draft_service().drafts.get(i).status for i in ids}
+    injector.plan(None)
     second = service.run()
-    # Then
-    assert (first.drafts_deleted, first.drafts_failed) == (2, 1)
-    assert (second.drafts_deleted, second.drafts_failed) == (1, 0)
+    # Then the keys S3 kept were counted as failed, their drafts left pending for the
+    # next run, which finishes them
+    assert (first.drafts_deleted, first.drafts_failed) == (1, 2)
+    assert len(left) == 2
+    assert statuses == {k: "pending" if k in left else "expired" for k in statuses}
+    assert (second.drafts_deleted, second.drafts_failed) == (2, 0)
     assert draft_keys(drafts_bucket) == set()
+    assert {build_draft_service().drafts.get(i).status for i in ids} == {"expired"}
+
+
+def small_pages(service: Any, size: int) -> list[str]:
+    """Make the expiry Query answer `size` items a page, as DynamoDB does past 1 MB;
+    answers the index of each Query sent, with "+" when it continued a page."""
+    sent: list[str] = []
+
+    def limit(params: dict[str, Any], **_: Any) -> None:
+        params["Limit"] = min(params.get("Limit", size), size)
+        sent.append(params.get("IndexName", "") + ("+" if "ExclusiveStartKey" in params else ""))
+
+    for store in (service.sessions, service.drafts):
+        store.client.meta.events.register("provide-client-params.dynamodb.Query", limit)
+    return sent
+
+
+def test_expired_records_over_several_pages_are_all_swept(stack, drafts_bucket, bucket):
+    # Given: five expired drafts and three stale uploads, a fresh one of each, and the
+    # expiry index answering two records a page
+    old_drafts = [make_draft(NOW - timedelta(hours=25), drafts_bucket) for _ in range(5)]
+    fresh_draft = make_draft(NOW - timedelta(hours=1), drafts_bucket)
+    stale = [make_upload(NOW - timedelta(days=8)) for _ in range(3)]
+    fresh_upload = make_upload(NOW - timedelta(days=1))
+    service = build_cleanup_service()
+    service.clock = at(NOW)
+    sent = small_pages(service, 2)
+    # When
+    report = service.run()
+    # Then every page was read: 3 + 2 pages (the last one of each may come back empty)
+    assert sent.count("by_expiry+") >= 3 and sent[0] == "by_expiry"
+    assert vars(report) == {
+        "uploads_aborted": 3,
+        "uploads_failed": 0,
+        "drafts_deleted": 5,
+        "drafts_failed": 0,
+    }
+    drafts, sessions = build_draft_service().drafts, build_upload_service().sessions
+    assert {drafts.get(d).status for d in old_drafts} == {"expired"}
+    assert drafts.get(fresh_draft).status == "pending"
+    assert {sessions.get(u).status for u in stale} == {"expired"}
+    assert sessions.get(fresh_upload).status == "initiated"
+    assert draft_keys(drafts_bucket) == {f"drafts/{fresh_draft}"}
+    uploads = boto3.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert [u["UploadId"] for u in uploads] == [sessions.get(fresh_upload).s3_upload_id]
+
+
+def test_a_run_takes_at_most_max_records_across_pages_and_the_next_the_rest(stack, drafts_bucket):
+    # Given: five expired drafts, pages of two, and at most three records a run
+    ids = [make_draft(NOW - timedelta(hours=25), drafts_bucket) for _ in range(5)]
+    service = build_cleanup_service()
+    service.clock = at(NOW)
+    service.rules = replace(service.rules, max_records=3)
+    small_pages(service, 2)
+    # When / Then: three now (the oldest), two next time, none after
+    assert service.run().drafts_deleted == 3
+    assert len(draft_keys(drafts_bucket)) == 2
+    assert service.run().drafts_deleted == 2
+    assert service.run().drafts_deleted == 0
+    assert draft_keys(drafts_bucket) == set()
+    assert {build_draft_service().drafts.get(i).status for i in ids} == {"expired"}
 
 
 def test_the_handler_takes_the_scheduled_event_and_reports_counts(stack, drafts_bucket):

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from stowage.errors import InvalidFieldError, NotFoundError
 from stowage.models.identity import Caller
+from stowage.observability import logger, metrics
 
 KEY_PREFIX = "stw_"
 _KEY = re.compile(r"^stw_[A-Za-z0-9_-]{43}$")
@@ -28,6 +30,10 @@ _BEARER = re.compile(r"^[Bb]earer (\S+)$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 _KEY_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9_.@=-]{1,64}$")
 LAST_USED_RESOLUTION = timedelta(hours=1)
+LOOKUP_FAILED = "AuthorizerLookupFailed"
+"""Metric: a key could not be looked up (pepper or table unreachable); it was refused."""
+NOTE_USED_FAILED = "AuthorizerLastUsedWriteFailed"
+"""Metric: the hourly last-used write failed; the key was let through all the same."""
 
 
 class ClientRecord(BaseModel):
@@ -104,20 +110,34 @@ class KeyAuthorizer(ClientKeys):
     """The decision of the HTTP API's Lambda authorizer."""
 
     def authorize(self, header: str | None) -> Caller | None:
-        """The caller for a valid, enabled key; None for anything else."""
+        """The caller for a valid, enabled key; None for anything else, a failed lookup
+        included (API Gateway turns an authorizer's error into a 500: a refusal is a 403).
+        Noting the use is bookkeeping: its failure is logged and counted, never raised."""
         key = bearer_key(header)
         if key is None:
             return None
-        key_hash = hash_api_key(key, self.pepper())
-        record = self.store.find_by_key_hash(key_hash)
+        try:
+            key_hash = hash_api_key(key, self.pepper())
+            record = self.store.find_by_key_hash(key_hash)
+        except Exception:  # fail closed, whatever broke: never a 500 at the gateway
+            _failed(LOOKUP_FAILED, "key lookup failed; key refused")
+            return None
         if record is None or record.disabled:
             return None
         if not hmac.compare_digest(record.key_hash, key_hash):
             return None
         now = self.clock()
         if record.last_used_at is None or record.last_used_at < now - LAST_USED_RESOLUTION:
-            self.store.note_used(record.client_id, now, now - LAST_USED_RESOLUTION)
+            try:
+                self.store.note_used(record.client_id, now, now - LAST_USED_RESOLUTION)
+            except Exception:  # best effort: the next request past the hour tries again
+                _failed(NOTE_USED_FAILED, "noting the key's use failed; key accepted")
         return record.caller()
+
+
+def _failed(metric: str, message: str) -> None:
+    logger.exception(message, extra={"metric": metric})
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
 class NewClient(BaseModel):
