@@ -69,6 +69,7 @@ def build_cleanup_service() -> CleanupService:
         _files(),
         S3ObjectStore(s3_client(), drafts.drafts_bucket),
         CleanupRules(),
+        tails=S3TusParts(s3_client(), upload_settings().files_bucket, drafts.drafts_bucket),
     )
 
 

@@ -25,12 +25,13 @@ from stowage.adapters.dynamodb import (
 )
 from stowage.domain.session import UploadSession
 from stowage.domain.tus import TusUpload
-from stowage.errors import StorageError
+from stowage.errors import DatabaseError, StorageError
 from stowage.models.tus import TusProgress
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+LOOKS = 3
 TAILS = "tus/"
 """Where incomplete parts live in the drafts bucket, beside (never inside) `drafts/`."""
 _ACTIVE_FREE_AT = (
@@ -47,12 +48,16 @@ class DynamoTusStore(DynamoSessionStore):
             update += ", tus_metadata = :meta"
             values[":meta"] = metadata
         # Resent after a lost answer, it finds offset 0 already there: still a start.
-        self._update(
-            session.upload_id,
-            update,
-            "attribute_not_exists(tus_offset) OR tus_offset = :zero",
-            values,
+        condition = (
+            "attribute_exists(pk) AND (attribute_not_exists(tus_offset) OR tus_offset = :zero)"
         )
+        for _ in range(LOOKS):
+            if self._update(session.upload_id, update, condition, values):
+                return
+            item = self._get(session.upload_id)
+            if item is not None and "tus_offset" in item:
+                return
+        raise DatabaseError("recording the tus upload failed")
 
     def get_tus(self, upload_id: str) -> TusUpload | None:
         item = self._get(upload_id)
