@@ -10,6 +10,11 @@ from stowage.api import current_caller
 from stowage.domain.tus import read_creation, read_offset
 from stowage.observability import logger, metrics, tracer
 from stowage.tus_http import (
+    CREATED_RESPONSES,
+    HEAD_RESPONSES,
+    OPTIONS_RESPONSES,
+    PATCH_RESPONSES,
+    TERMINATED_RESPONSES,
     check_version,
     chunk,
     create_tus_app,
@@ -24,14 +29,12 @@ app = create_tus_app()
 service = build_tus_service()
 
 
-@app.route("/v1/tus/", method="OPTIONS")
-@app.route("/v1/tus", method="OPTIONS")
+@app.route("/v1/tus/", method="OPTIONS", responses=OPTIONS_RESPONSES)
 def tus_options() -> Response[str]:
     return tus_response(204, options_headers(service.max_size(current_caller(app))))
 
 
-@app.post("/v1/tus/")
-@app.post("/v1/tus")
+@app.post("/v1/tus/", responses=CREATED_RESPONSES)
 def tus_create() -> Response[str]:
     event = check_version(app.current_event)
     creation = read_creation(
@@ -43,14 +46,14 @@ def tus_create() -> Response[str]:
     return tus_response(201, headers | {"Upload-Offset": str(upload.progress.offset)})
 
 
-@app.route("/v1/tus/<upload_id>", method="HEAD")
+@app.route("/v1/tus/<upload_id>", method="HEAD", responses=HEAD_RESPONSES)
 def tus_head(upload_id: str) -> Response[str]:
     check_version(app.current_event)
     state = service.state(current_caller(app), upload_id)
     return tus_response(200, state_headers(state) | {"Cache-Control": "no-store"})
 
 
-@app.patch("/v1/tus/<upload_id>")
+@app.patch("/v1/tus/<upload_id>", responses=PATCH_RESPONSES)
 def tus_patch(upload_id: str) -> Response[str]:
     event = check_version(app.current_event)
     data = chunk(event, required=True) or b""
@@ -60,7 +63,7 @@ def tus_patch(upload_id: str) -> Response[str]:
     return tus_response(204, state_headers(state, with_length=False))
 
 
-@app.delete("/v1/tus/<upload_id>")
+@app.delete("/v1/tus/<upload_id>", responses=TERMINATED_RESPONSES)
 def tus_terminate(upload_id: str) -> Response[str]:
     check_version(app.current_event)
     service.terminate(current_caller(app), upload_id)

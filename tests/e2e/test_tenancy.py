@@ -146,7 +146,7 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         if route.authorizer
     }
     collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts", "GET /v1/files"}
-    collection_routes |= {f"{m} /v1/tus{end}" for m in ("POST", "OPTIONS") for end in ("", "/")}
+    collection_routes |= {"POST /v1/tus/", "OPTIONS /v1/tus/"}
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)
     assert routes - collection_routes == set(calls), "a route lacks a tenancy check"

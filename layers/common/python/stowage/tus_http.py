@@ -12,21 +12,72 @@ import json
 from email.utils import format_datetime
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from stowage.api import create_app
-from stowage.errors import InvalidFieldError, StowageError
+from stowage.errors import (
+    InvalidFieldError,
+    StowageError,
+    TusVersionError,
+    UnsupportedMediaTypeError,
+)
 from stowage.models.tus import (
     CHUNK_TYPE,
     TUS_EXTENSIONS,
     TUS_VERSION,
     TusState,
-    TusVersionError,
-    UnsupportedMediaTypeError,
 )
 from stowage.observability import logger
 from stowage.resolver import LimitedResolver
 from stowage.units import MIB
+
+
+def _header(description: str) -> OpenAPIResponseHeader:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+TUS_RESUMABLE = {"Tus-Resumable": _header("`1.0.0`")}
+OFFSET = {"Upload-Offset": _header("Bytes the upload holds now")}
+EXPIRES = {"Upload-Expires": _header("HTTP date after which the upload expires")}
+OPTIONS_RESPONSES: dict[int, OpenAPIResponse] = {
+    204: {
+        "description": "What this tus server supports (no body)",
+        "headers": TUS_RESUMABLE
+        | {
+            "Tus-Version": _header("`1.0.0`"),
+            "Tus-Extension": _header(",".join(TUS_EXTENSIONS)),
+            "Tus-Max-Size": _header("The largest Upload-Length the caller may create"),
+        },
+    }
+}
+CREATED_RESPONSES: dict[int, OpenAPIResponse] = {
+    201: {
+        "description": "Created (no body); bytes sent with the creation are stored",
+        "headers": TUS_RESUMABLE | OFFSET | {"Location": _header("…/v1/tus/{upload_id}")},
+    }
+}
+HEAD_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "How far the upload is (no body, never cached)",
+        "headers": TUS_RESUMABLE
+        | OFFSET
+        | EXPIRES
+        | {"Upload-Length": _header("The upload's size"), "Cache-Control": _header("no-store")},
+    }
+}
+PATCH_RESPONSES: dict[int, OpenAPIResponse] = {
+    204: {
+        "description": "The chunk is stored (no body)",
+        "headers": TUS_RESUMABLE | OFFSET | EXPIRES,
+    }
+}
+TERMINATED_RESPONSES: dict[int, OpenAPIResponse] = {
+    204: {"description": "Terminated: the S3 upload aborted (no body)", "headers": TUS_RESUMABLE}
+}
 
 
 def create_tus_app() -> APIGatewayHttpResolver:

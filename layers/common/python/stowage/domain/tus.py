@@ -37,6 +37,7 @@ from stowage.errors import (
     FileTooLargeError,
     InvalidFieldError,
     MissingFieldError,
+    OffsetMismatchError,
     PayloadTooLargeError,
     SizeMismatchError,
     StowageError,
@@ -45,7 +46,7 @@ from stowage.errors import (
     UploadNotFoundError,
 )
 from stowage.models.identity import Caller
-from stowage.models.tus import OffsetMismatchError, TusCreation, TusProgress, TusState
+from stowage.models.tus import TusCreation, TusProgress, TusState
 from stowage.models.uploads import InitUploadRequest, InitUploadResponse
 from stowage.units import MIB
 

@@ -1,4 +1,4 @@
-"""tus 1.0 uploads: how far one is, what a creation asks for, and tus's own errors.
+"""tus 1.0 uploads: how far one is, what a creation asks for, what HEAD answers.
 
 tus speaks in headers, not JSON bodies, so these are plain values the handler reads
 from and writes to headers; errors still carry the contract's JSON body.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-
-from stowage.errors import StowageError
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration")
@@ -54,17 +52,3 @@ class TusState(BaseModel):
     length: int
     expires_at: datetime | None
     metadata: str | None
-
-
-class OffsetMismatchError(StowageError):
-    """`Upload-Offset` is not where the upload is, or another PATCH is writing there."""
-
-    code, status = "OFFSET_MISMATCH", 409
-
-
-class TusVersionError(StowageError):
-    code, status = "UNSUPPORTED_VERSION", 412
-
-
-class UnsupportedMediaTypeError(StowageError):
-    code, status = "UNSUPPORTED_MEDIA_TYPE", 415
