@@ -47,7 +47,13 @@ $(CHECKOV): tools/checkov.lock.txt | $(UV)
 	$(UV) pip install -q --python $(TOOLS)/checkov/bin/python --require-hashes -r tools/checkov.lock.txt
 	touch $@
 
-install: $(VENV)/.synced $(SAM) $(CHECKOV)  ## install every dependency from the lock files
+# tus-js-client for tests/e2e/test_tus.py, from its lock file; once installed it works offline.
+TUS_JS := tests/tus/node_modules/.installed
+$(TUS_JS): tests/tus/package.json tests/tus/package-lock.json
+	npm ci --prefix tests/tus --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.synced $(SAM) $(CHECKOV) $(TUS_JS)  ## install every dependency from the lock files
 
 dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 	$(BIN)/python -m devstack
@@ -55,7 +61,7 @@ dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 cleanup: $(VENV)/.synced  ## run the Cleanup function once against the running make dev stack
 	$(BIN)/python -m devstack invoke Cleanup
 
-test: lint typecheck validate scan  ## lint, type-check, validate and scan, run every test
+test: lint typecheck validate scan $(TUS_JS)  ## lint, type-check, validate and scan, run every test
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.synced  ## ruff
@@ -94,7 +100,7 @@ unit: $(VENV)/.synced  ## unit tests only
 integration: $(VENV)/.synced  ## handlers under moto
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
+e2e: $(VENV)/.synced $(TUS_JS)  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
 	$(BIN)/pytest -q tests/e2e
 
 openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and the handlers

@@ -123,10 +123,26 @@ def _forwarding_headers(request: HttpRequest, headers: dict[str, str]) -> dict[s
     }
 
 
-def event_body(body: bytes) -> tuple[str | None, bool]:
-    """Text when the bytes are UTF-8, base64 otherwise; None when there is no body."""
+_TEXT_TYPES = ("json", "xml", "javascript", "x-www-form-urlencoded")
+_BINARY_MAIN_TYPES = ("application", "image", "audio", "video", "font")
+
+
+def is_binary_type(content_type: str | None) -> bool:
+    """HTTP APIs infer the encoding from the request's Content-Type: a binary type
+    (`application/octet-stream`, tus's `application/offset+octet-stream`, images…)
+    arrives base64-encoded even when its bytes happen to be valid UTF-8."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    main, _, sub = media.partition("/")
+    return main in _BINARY_MAIN_TYPES and not any(text in sub for text in _TEXT_TYPES)
+
+
+def event_body(body: bytes, content_type: str | None = None) -> tuple[str | None, bool]:
+    """Text when the bytes are UTF-8 of a text type, base64 otherwise; None when there
+    is no body."""
     if not body:
         return None, False
+    if is_binary_type(content_type):
+        return base64.b64encode(body).decode("ascii"), True
     try:
         return body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -191,7 +207,7 @@ def build_event(
     """The payload-format-2.0 event; empty parts are left out, as the service does."""
     _, raw_query = split_target(request.target)
     headers, cookies = event_headers(request)
-    body, is_base64 = event_body(request.body)
+    body, is_base64 = event_body(request.body, request.header("content-type"))
     event: dict[str, Any] = {"version": "2.0", "routeKey": route_key, "rawPath": path}
     event["rawQueryString"] = raw_query
     if cookies:

@@ -205,6 +205,16 @@ class Cors:
             response.headers.append(("access-control-allow-credentials", "true"))
 
 
+def _is_preflight(request: HttpRequest) -> bool:
+    """API Gateway answers a CORS preflight itself: an OPTIONS with `Origin` and
+    `Access-Control-Request-Method`. Any other OPTIONS (tus's discovery) is routed."""
+    return (
+        request.method == "OPTIONS"
+        and request.header("origin") is not None
+        and request.header("access-control-request-method") is not None
+    )
+
+
 # -------------------------------------------------------------------- gateway
 
 
@@ -275,7 +285,7 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """One request, start to end, including CORS headers and the request id."""
         req_id = request_id()
-        if self.cors and request.method == "OPTIONS":
+        if self.cors and _is_preflight(request):
             response = self.cors.preflight(request)
         else:
             response = self._route(request, req_id)

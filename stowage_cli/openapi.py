@@ -36,6 +36,8 @@ Json = dict[str, Any]
 
 UPLOAD_GONE = ("UPLOAD_NOT_FOUND", "UPLOAD_COMPLETED", "UPLOAD_CANCELLED", "UPLOAD_EXPIRED")
 DRAFT_GONE = ("DRAFT_NOT_FOUND", "DRAFT_EXPIRED")
+TUS_GONE = ("UPLOAD_NOT_FOUND", "UPLOAD_EXPIRED")
+TUS_CHUNK = ("UNSUPPORTED_VERSION", "UNSUPPORTED_MEDIA_TYPE", "OFFSET_MISMATCH")
 
 # The contract codes the domain may answer on each route. Every route of the template
 # must be here: a new route joins the document (and the fuzzing, which fails on an
@@ -73,6 +75,11 @@ ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
         "SIZE_MISMATCH",
     ),
     "DELETE /v1/drafts/{draft_id}": (*DRAFT_GONE, "DRAFT_CONFIRMED", "DRAFT_CONFIRMING"),
+    "OPTIONS /v1/tus/": (),
+    "POST /v1/tus/": (*TUS_CHUNK, "MISSING_FIELD", "INVALID_FIELD", "FILE_TOO_LARGE"),
+    "HEAD /v1/tus/{upload_id}": (*TUS_GONE, "UNSUPPORTED_VERSION"),
+    "PATCH /v1/tus/{upload_id}": (*TUS_GONE, *TUS_CHUNK, "INVALID_FIELD", "SIZE_MISMATCH"),
+    "DELETE /v1/tus/{upload_id}": (*TUS_GONE, "UNSUPPORTED_VERSION", "UPLOAD_COMPLETED"),
 }
 BAD_BODY = ("INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD")
 BAD_QUERY = ("INVALID_FIELD",)
@@ -403,8 +410,9 @@ def finish_operation(operation: Json, route: Any) -> Json:
     responses = operation.pop("responses")
     responses.pop("422", None)  # validation problems are the contract's 400s
     responses.update(error_responses(operation, route))
+    tus = route.path.startswith("/v1/tus/")  # tus answers in headers only
     for status, response in responses.items():
-        if route.method == "HEAD" or status == "302":
+        if route.method == "HEAD" or status in ("204", "302") or (tus and status[0] == "2"):
             response.pop("content", None)
     operation["responses"] = dict(sorted(responses.items()))
     if route.authorizer is None:

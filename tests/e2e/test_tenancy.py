@@ -3,6 +3,7 @@ tenant's resources, the other tenant's key. A route without a check here fails."
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -16,6 +17,9 @@ from devstack.template import load_template
 from tests.support.events import ROOT
 from tests.support.http import Api
 
+TUS = {"Tus-Resumable": "1.0.0"}
+TUS_NAME = {"Upload-Metadata": "filename dHVzLmJpbg=="}
+TUS_PATCH = {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("STOWAGE_URL")), reason="needs the admin commands of the local stack"
 )
@@ -50,6 +54,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
         open_upload = api.init(size=1, **extra).json()
         done = api.upload(b"secret of " + name.encode(), **extra)
         draft = api.draft(b"draft of " + name.encode(), **extra)["draft_id"]
+        tus = api.call("POST", "/v1/tus/", headers=TUS | {"Upload-Length": "8"} | TUS_NAME)
         owned[name] = {
             "user": extra.get("user_id", done["key"].split("/")[2]),
             "role": extra.get("role", "user"),
@@ -57,13 +62,14 @@ def tenants(stack_api: Api) -> dict[str, Any]:
             "upload": open_upload["upload_id"],
             "file": done["key"],
             "draft": draft,
+            "tus": tus.headers["Location"],
         }
     return owned
 
 
 def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], requests.Response]]:
     """How `other` would touch `target`'s resources, per route of the template."""
-    upload, key, draft = target["upload"], target["file"], target["draft"]
+    upload, key, draft, tus = target["upload"], target["file"], target["draft"], target["tus"]
     user, role = target["user"], target["role"]
     return {
         "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
@@ -83,6 +89,13 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], reque
             "POST", f"/v1/drafts/{draft}/confirm"
         ),
         "DELETE /v1/drafts/{draft_id}": lambda: other.call("DELETE", f"/v1/drafts/{draft}"),
+        "HEAD /v1/tus/{upload_id}": lambda: _as_json_404(
+            other.http.head(tus, headers=other.headers() | TUS), "UPLOAD_NOT_FOUND"
+        ),
+        "PATCH /v1/tus/{upload_id}": lambda: other.http.patch(
+            tus, data=b"intruder", headers=other.headers() | TUS | TUS_PATCH
+        ),
+        "DELETE /v1/tus/{upload_id}": lambda: other.http.delete(tus, headers=other.headers() | TUS),
         "GET /v1/users/{user_id}/latest": lambda: other.call(
             "GET", f"/v1/users/{user}/latest", params={"role": role}
         ),
@@ -103,20 +116,21 @@ def _empty_is_404(answer: requests.Response) -> requests.Response:
     return answer
 
 
-def _as_json_404(answer: requests.Response) -> requests.Response:
+def _as_json_404(answer: requests.Response, code: str = "FILE_NOT_FOUND") -> requests.Response:
     """A HEAD answer has no body: stand in the code its GET would give."""
     if answer.status_code == 404 and not answer.content:
-        answer._content = b'{"error": {"code": "FILE_NOT_FOUND"}}'
+        answer._content = json.dumps({"error": {"code": code}}).encode()
     return answer
 
 
-def snapshot(target: dict[str, Any]) -> tuple[Any, bytes, Any, bytes]:
+def snapshot(target: dict[str, Any]) -> tuple[Any, bytes, Any, bytes, str]:
     api = target["api"]
+    tus = api.http.head(target["tus"], headers=api.headers() | TUS).headers["Upload-Offset"]
     status = api.status(target["upload"])
     data = requests.get(api.download(target["file"]).headers["Location"], timeout=30).content
     draft = api.call("GET", f"/v1/drafts/{target['draft']}").json()
     preview = api.call("GET", f"/v1/drafts/{target['draft']}/content").headers["Location"]
-    return status, data, draft, requests.get(preview, timeout=30).content
+    return status, data, draft, requests.get(preview, timeout=30).content, tus
 
 
 PAIRS = [("a", "b"), ("b", "a"), ("a", "u1"), ("u1", "a"), ("u2", "b")]
@@ -132,6 +146,7 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         if route.authorizer
     }
     collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts", "GET /v1/files"}
+    collection_routes |= {"POST /v1/tus/", "OPTIONS /v1/tus/"}
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)
     assert routes - collection_routes == set(calls), "a route lacks a tenancy check"

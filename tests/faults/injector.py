@@ -107,7 +107,8 @@ class Injector:
         # `before-call` comes once per call that is sent (presigning makes none); the
         # serialized request says whether it carries a condition.
         body = params.get("body") or b""
-        raw = body if isinstance(body, bytes) else body.encode()
+        # A body of bytes S3 streams (UploadPart, PutObject) is a file object: no condition.
+        raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else b""
         conditional = b'"ConditionExpression"' in raw  # not a query's KeyConditionExpression
         call = Call(event_name.split(".")[1], model.name, conditional)
         with self._lock:

@@ -3,6 +3,7 @@ client, the event that takes it, and what a correct answer and a retry look like
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -304,5 +305,93 @@ STEPS: list[Step] = [
         prepare_cleanup,
         settle=swept,
         failed=RETRY_LATER | {"COUNTED"},
+    ),
+]
+
+
+# --- tus -------------------------------------------------------------------------------
+def tus_event(
+    caller: dict[str, Any], method: str, upload_id: str = "", data: bytes = b"", **headers: str
+) -> dict[str, Any]:
+    """A tus request: PATCH (the sample event) turned into `method`, on `upload_id`."""
+    event = load_event("tus", caller=caller)
+    route = "/v1/tus/{upload_id}" if upload_id else "/v1/tus/"
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/tus/{upload_id}"
+    event["requestContext"]["http"]["method"] = method
+    event["pathParameters"] = {"upload_id": upload_id} if upload_id else {}
+    event["headers"] = event["headers"] | headers
+    event["body"] = base64.b64encode(data).decode() if data else None
+    event["isBase64Encoded"] = bool(data)
+    return event
+
+
+def tus_created(world: World, caller: dict[str, Any], length: int) -> str:
+    metadata = "filename " + base64.b64encode(b"t.bin").decode()
+    event = tus_event(caller, "POST", **{"upload-length": str(length), "upload-metadata": metadata})
+    answer = world.call("tus", event)
+    assert answer.status == 201, answer.body
+    return str(answer.headers["Location"]).rsplit("/", 1)[1]
+
+
+def tus_patch(caller: dict[str, Any], upload_id: str, offset: int, data: bytes) -> dict[str, Any]:
+    return tus_event(caller, "PATCH", upload_id, data, **{"upload-offset": str(offset)})
+
+
+def prepare_tus_create(world: World, caller: dict[str, Any]) -> Prepared:
+    metadata = "filename " + base64.b64encode(b"t.bin").decode()
+    headers = {"upload-length": str(2 * len(DATA)), "upload-metadata": metadata}
+    return tus_event(caller, "POST", data=DATA, **headers), {}
+
+
+def prepare_tus_append(world: World, caller: dict[str, Any]) -> Prepared:
+    """A chunk that goes into the incomplete part: tail object, then the offset."""
+    upload_id = tus_created(world, caller, 2 * len(DATA))
+    return tus_patch(caller, upload_id, 0, DATA), {"upload_id": upload_id}
+
+
+def prepare_tus_last(world: World, caller: dict[str, Any]) -> Prepared:
+    """The chunk that reaches Upload-Length: the tail folded into the last part, complete."""
+    upload_id = tus_created(world, caller, 2 * len(DATA))
+    first = world.call("tus", tus_patch(caller, upload_id, 0, DATA))
+    assert first.status == 204, first.body
+    return tus_patch(caller, upload_id, len(DATA), DATA[::-1]), {"upload_id": upload_id}
+
+
+def tus_appended(world: World, info: dict[str, Any]) -> list[str]:
+    """Exactly the chunk's bytes are held, once: the offset and the tail it names."""
+    record = world.record(info["upload_id"])
+    if record.get("tus_offset") != len(DATA):
+        return [f"the upload is at offset {record.get('tus_offset')}, not {len(DATA)}"]
+    key = f"tus/{info['upload_id']}/{len(DATA):020d}"
+    held = world.s3.get_object(Bucket=world.drafts, Key=key)["Body"].read()
+    return [] if held == DATA else [f"the incomplete part holds {held!r}"]
+
+
+def tus_stored(world: World, info: dict[str, Any]) -> list[str]:
+    """The file is the two chunks, in order, each once."""
+    record = world.record(info["upload_id"])
+    if record.get("status") != "completed":
+        return [f"the finished tus upload is {record.get('status')}"]
+    held = world.s3.get_object(Bucket=world.files, Key=record["key"])["Body"].read()
+    return [] if held == DATA + DATA[::-1] else [f"the file holds {held!r}"]
+
+
+def prepare_tus_terminate(world: World, caller: dict[str, Any]) -> Prepared:
+    upload_id = tus_created(world, caller, 2 * len(DATA))
+    return tus_event(caller, "DELETE", upload_id), {"upload_id": upload_id}
+
+
+STEPS += [
+    Step("tus_create", "tus", 201, prepare_tus_create),
+    Step("tus_append", "tus", 204, prepare_tus_append, retry_ok=(409,), settle=tus_appended),
+    Step("tus_last", "tus", 204, prepare_tus_last, retry_ok=(409,), settle=tus_stored),
+    Step(
+        "tus_terminate",
+        "tus",
+        204,
+        prepare_tus_terminate,
+        retry_ok=(404,),
+        settle=lambda world, info: cancelled(world, info),
     ),
 ]

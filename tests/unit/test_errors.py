@@ -46,6 +46,10 @@ OUTSIDE_CONTRACT = {
     "DRAFT_CONFIRMING": 409,
     "DRAFT_CONFIRMED": 409,
     "PAYLOAD_TOO_LARGE": 413,
+    # tus routes keep tus's statuses (CONTRACT.md, "tus")
+    "OFFSET_MISMATCH": 409,
+    "UNSUPPORTED_VERSION": 412,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
 }
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 

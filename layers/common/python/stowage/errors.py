@@ -136,6 +136,24 @@ class PayloadTooLargeError(StowageError):
     code, status = "PAYLOAD_TOO_LARGE", 413
 
 
+class OffsetMismatchError(StowageError):
+    """tus: `Upload-Offset` is not where the upload is, or another PATCH is writing there."""
+
+    code, status = "OFFSET_MISMATCH", 409
+
+
+class TusVersionError(StowageError):
+    """tus: no `Tus-Resumable: 1.0.0`."""
+
+    code, status = "UNSUPPORTED_VERSION", 412
+
+
+class UnsupportedMediaTypeError(StowageError):
+    """tus: a chunk not sent as `application/offset+octet-stream`."""
+
+    code, status = "UNSUPPORTED_MEDIA_TYPE", 415
+
+
 class RateLimitedError(StowageError):
     code, status = "RATE_LIMITED", 429
 

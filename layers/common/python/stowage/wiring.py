@@ -15,6 +15,7 @@ from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.index import DynamoIndexStore
 from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
+from stowage.adapters.tus import DynamoTusStore, S3TusParts
 from stowage.config import auth_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
@@ -22,6 +23,7 @@ from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
 from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
+from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
 
 
@@ -67,6 +69,7 @@ def build_cleanup_service() -> CleanupService:
         _files(),
         S3ObjectStore(s3_client(), drafts.drafts_bucket),
         CleanupRules(),
+        tails=S3TusParts(s3_client(), upload_settings().files_bucket, drafts.drafts_bucket),
     )
 
 
@@ -100,3 +103,11 @@ def build_authorizer() -> KeyAuthorizer:
 def build_client_admin() -> ClientAdmin:
     store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
     return ClientAdmin(store, api_key_pepper, utc_now)
+
+
+def build_tus_service() -> TusService:
+    settings = upload_settings()
+    sessions = DynamoTusStore(dynamodb_client(), settings.uploads_table, _retention())
+    tails = S3TusParts(s3_client(), settings.files_bucket, draft_settings().drafts_bucket)
+    rules = TusRules(session_idle=timedelta(days=settings.session_idle_days))
+    return TusService(build_upload_service(), sessions, tails, rules)

@@ -3,6 +3,8 @@
 - Upload sessions idle past their expiry: the multipart upload is aborted in S3,
   then the session is marked `expired` and its key reservation released. A cancelled
   session whose own abort failed is aborted too (it stays `cancelled`).
+- tus uploads among them: their incomplete parts (tails) are deleted too, before the
+  session is marked, so a failed delete is retried by the next run.
 - Drafts pending past their lifetime: their objects are deleted, 1,000 keys a
   DeleteObjects call, then their records are marked `expired`.
 The files bucket's stored files are never deleted here. Whatever fails is counted
@@ -18,10 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import batched
+from typing import Protocol
 
 from stowage.domain.clock import utc_now
 from stowage.domain.ports import DraftStore, ObjectStore, ObjectSweeper, SessionStore
 from stowage.errors import StowageError
+
+
+class TailSweeper(Protocol):
+    def delete_tails(self, upload_id: str, keep: int | None = None) -> None:
+        """Delete a tus upload's incomplete parts (nothing, for another upload)."""
+        ...
+
 
 DELETE_BATCH = 1000
 """S3's most keys per DeleteObjects call."""
@@ -51,6 +61,7 @@ class CleanupService:
         draft_objects: ObjectSweeper,
         rules: CleanupRules,
         clock: Callable[[], datetime] = utc_now,
+        tails: TailSweeper | None = None,
     ) -> None:
         self.sessions = sessions
         self.drafts = drafts
@@ -58,6 +69,7 @@ class CleanupService:
         self.draft_objects = draft_objects
         self.rules = rules
         self.clock = clock
+        self.tails = tails
 
     def run(self) -> CleanupReport:
         now, report = self.clock(), CleanupReport()
@@ -71,6 +83,8 @@ class CleanupService:
                 continue  # a completion under way finishes or gives its lease up first
             try:
                 self.files.abort_multipart(session.key, session.s3_upload_id)
+                if self.tails is not None:
+                    self.tails.delete_tails(session.upload_id)
                 if session.status == "cancelled":  # a cancel whose own abort failed
                     self.sessions.mark_aborted(session)
                     report.uploads_aborted += 1

@@ -25,10 +25,11 @@ from stowage.domain.checksums import checked_value
 from stowage.domain.clock import utc_now
 from stowage.domain.draft import Draft
 from stowage.domain.keys import content_disposition
+from stowage.domain.lease import Lease
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import Digest, DraftObjects, DraftStore, FileStore
 from stowage.domain.stored import new_object
-from stowage.domain.waiting import Patience, answer_when_free
+from stowage.domain.waiting import Patience
 from stowage.errors import (
     DraftConfirmedError,
     DraftConfirmingError,
@@ -39,7 +40,6 @@ from stowage.errors import (
     MissingFieldError,
     SizeMismatchError,
     StorageError,
-    StowageError,
 )
 from stowage.models.drafts import (
     ConfirmDraftResponse,
@@ -184,31 +184,34 @@ class DraftService:
     def confirm(self, caller: Caller, draft_id: str) -> ConfirmDraftResponse:
         """Confirm once, however many callers race: one takes a lease and copies, the
         others wait for its answer (or take over if its lease runs out)."""
-        return answer_when_free(
+        return self.confirm_lease().until_answered(
             lambda: self._try_confirm(caller, draft_id),
-            self.rules.patience,
             lambda: DraftConfirmingError("the draft is being confirmed; retry shortly"),
         )
 
+    def confirm_lease(self) -> Lease[Draft]:
+        return Lease(
+            self.drafts.claim_confirmation,
+            self.drafts.release_confirmation,
+            self.rules.confirm_lease,
+            self.rules.patience,
+        )
+
     def _try_confirm(self, caller: Caller, draft_id: str) -> ConfirmDraftResponse | None:
-        now = self.clock()
+        now, lease = self.clock(), self.confirm_lease()
         draft = self._owned(caller, draft_id)
         if draft.status == "confirmed":
             return _confirmed_answer(draft)
         _raise_for_state(draft, now)
-        if draft.completing_until is not None and draft.completing_until > now:
+        if lease.held(draft, now):
             return None
         if not self._uploaded(draft):
             if self._owned(caller, draft_id) != draft:
                 return None  # confirmed (and its draft deleted) meanwhile: look again
             raise DraftNotUploadedError("nothing was uploaded to this draft yet")
-        if not self.drafts.claim_confirmation(draft, now, now + self.rules.confirm_lease):
+        confirmed = lease.hold(draft, now, lambda: self._store(draft, now))
+        if confirmed is None:
             return None
-        try:
-            confirmed = self._store(draft, now)
-        except StowageError:
-            self._release(draft)
-            raise
         self._delete_draft_object(draft)
         return _confirmed_answer(confirmed)
 
@@ -257,14 +260,6 @@ class DraftService:
             key, draft.content_type, draft.owner, draft.draft_id, draft.file_name, draft.sha256
         )
         return key, self.files.copy_from(self.objects.bucket, draft.object_key, new)
-
-    def _release(self, draft: Draft) -> None:
-        """Give the lease back after a failure, so a retry need not wait for it to run out;
-        if even that fails, the lease runs out by itself."""
-        try:
-            self.drafts.release_confirmation(draft)
-        except StowageError:
-            return
 
     def _delete_draft_object(self, draft: Draft) -> None:
         # The file is safe in the files bucket; a draft object left behind by a failed
@@ -334,8 +329,7 @@ def _raise_for_state(draft: Draft, now: datetime) -> None:
 
 def _raise_for_discard(draft: Draft, now: datetime) -> None:
     """Why a draft cannot be discarded now (nothing, if it is already discarded)."""
-    confirming = draft.completing_until is not None and draft.completing_until > now
-    if draft.status == "confirmed" or confirming:
+    if draft.status == "confirmed" or Lease.held(draft, now):
         raise DraftConfirmedError("the draft is confirmed or being confirmed")
     if draft.status != "discarded":
         _raise_for_state(draft, now)

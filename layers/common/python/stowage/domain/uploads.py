@@ -22,12 +22,13 @@ from stowage.domain.catalog import (
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.checksums import checked_value, header_for, parts_to_sign, required_algorithm
 from stowage.domain.clock import utc_now
+from stowage.domain.lease import Lease
 from stowage.domain.naming import choose_key
 from stowage.domain.parts import plan_parts
 from stowage.domain.ports import Digest, ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
-from stowage.domain.waiting import Patience, answer_when_free
+from stowage.domain.waiting import Patience
 from stowage.errors import (
     InvalidFieldError,
     SizeMismatchError,
@@ -215,39 +216,46 @@ class UploadService:
     ) -> CompleteUploadResponse:
         """Complete once, however many callers race: one takes a lease, the rest wait
         for its answer (or take over if its lease runs out)."""
-        return answer_when_free(
+        return self.completion_lease().until_answered(
             lambda: self._try_complete(caller, upload_id, request),
-            self.rules.patience,
             lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+        )
+
+    def completion_lease(self) -> Lease[UploadSession]:
+        return Lease(
+            self.sessions.claim_completion,
+            self.sessions.release_completion,
+            self.rules.completion_lease,
+            self.rules.patience,
         )
 
     def _try_complete(
         self, caller: Caller, upload_id: str, request: CompleteUploadRequest | None
     ) -> CompleteUploadResponse | None:
-        now = self.clock()
+        now, lease = self.clock(), self.completion_lease()
         session = self._owned(caller, upload_id)
         if session.status == "completed":
             return _completed_answer(session)
         self._raise_for_state(session, now)
-        if session.completing_until is not None and session.completing_until > now:
+        if lease.held(session, now):
             return None
         digest = _digest(session, request.checksum if request else None, "checksum")
         held = self.storage.list_parts(session.key, session.s3_upload_id)
         if held is None:
             return self._recover_completed(session, now)
         chosen = _verified_parts(session, held, request)
-        if not self.sessions.claim_completion(session, now, now + self.rules.completion_lease):
-            return None
-        try:
-            etag = self.storage.complete_multipart(
-                session.key, session.s3_upload_id, chosen, digest
-            )
-            return self._finish(session, etag)
-        except StowageError:
-            # Whatever failed, a retry need not wait for this lease to run out: it finds
-            # the upload still open, or completed in S3 and only to be recorded.
-            self._release(session)
-            raise
+        # Whatever fails under the lease, a retry need not wait for it to run out: it
+        # finds the upload still open, or completed in S3 and only to be recorded.
+        return lease.hold(
+            session,
+            now,
+            lambda: self._finish(
+                session,
+                self.storage.complete_multipart(
+                    session.key, session.s3_upload_id, chosen, digest
+                ),
+            ),
+        )
 
     def _finish(self, session: UploadSession, etag: str) -> CompleteUploadResponse:
         """Record the stored file in the user's catalog, then the session as completed
@@ -260,13 +268,6 @@ class UploadService:
         if twin is not None:
             self.catalog.drop_duplicate(session.key)
         return _completed_answer(completed)
-
-    def _release(self, session: UploadSession) -> None:
-        """Give the lease back; if even that fails, it runs out by itself."""
-        try:
-            self.sessions.release_completion(session)
-        except StowageError:
-            return
 
     def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
         """The multipart upload is gone: either a completion finished but was not recorded
@@ -294,7 +295,7 @@ class UploadService:
             if session.status == "cancelled":
                 return session
             self._raise_for_state(session, now)
-            if session.completing_until is not None and session.completing_until > now:
+            if Lease.held(session, now):
                 break
             if self.sessions.mark_cancelled(session, now):
                 return session
