@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -449,3 +450,34 @@ def test_no_token_reaches_any_log_line(api: Api, capfd):
     )
     for secret in (token, token.split(".")[2], params["fields"]["x-amz-meta-claim"]):
         assert secret not in logged
+
+
+def test_list_parts_reads_every_page_of_listparts(api: Api):
+    # Given an upload holding 1,001 parts (S3 answers ListParts 1,000 at a time)
+    from devstack.stack import LocalStack
+    from stowage.wiring import build_upload_service
+
+    stack = LocalStack.current()
+    assert stack is not None
+    uppy = uppy_for(api)
+    created = uppy.create("many.bin").json()
+    session = build_upload_service().sessions.get(created["uploadId"])
+    assert session is not None
+    s3, bucket = stack.s3(), stack.bucket_name("FilesBucket")
+
+    def put(number: int) -> None:
+        s3.upload_part(
+            Bucket=bucket,
+            Key=created["key"],
+            UploadId=session.s3_upload_id,
+            PartNumber=number,
+            Body=b"p",
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, range(1, 1002)))
+    # When Uppy lists them to resume
+    listed = uppy.list(created["uploadId"], created["key"])
+    # Then it gets all of them, in order
+    assert listed.status_code == 200
+    assert [p["PartNumber"] for p in listed.json()] == list(range(1, 1002))
