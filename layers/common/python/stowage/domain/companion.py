@@ -145,7 +145,7 @@ class CompanionService:
     def sign_part(self, token: str, upload_id: str, part: str, key: str) -> SignPartResponse:
         claims = self.claims(token)
         self._own(claims, upload_id, key)
-        if not part.isdigit():
+        if not (part.isascii() and part.isdigit()):
             raise InvalidFieldError("the part number must be a number", field="partNumber")
         request = SignPartsRequest(part_numbers=[int(part)])
         signed = self.uploads.sign_parts(token_caller(claims), upload_id, request).parts[0]
