@@ -29,7 +29,7 @@ from stowage.errors import FileTooLargeError, ForbiddenError, InvalidTokenError,
 from stowage.models.browser import MintTokenRequest, TokenClaims
 from stowage.models.identity import Caller
 
-TOKEN_PREFIX = "stu1"
+TOKEN_PREFIX = "stu1"  # nosec B105  # the format tag of a token, not a secret
 MAX_TOKEN_LENGTH = 4096
 
 
