@@ -70,11 +70,16 @@ def strict_s3_enabled() -> bool:
 
 
 class _PartFriendlyMotoServer(ThreadedMotoServer):
+    wrap: Any = None
+    """A WSGI layer around the app (devstack.notifications watches it for new objects)."""
+
     def _server_entry(self) -> None:
         from devstack.strict_s3 import strict  # it reads this module's credentials
 
         serialize_dynamodb()
         app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
+        if self.wrap is not None:  # sees only what the strict S3 let through
+            app = self.wrap(app)
         if strict_s3_enabled():
             app = strict(app)
         self._server = make_server(
@@ -91,8 +96,9 @@ class MotoServer:
     makes a stack started after another one begin empty.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, wrap: Any = None) -> None:
         self._server = _PartFriendlyMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.wrap = wrap
         self._port = port
         self.endpoint = ""
 

@@ -145,7 +145,13 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         for route in function.routes
         if route.authorizer
     }
-    collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts", "GET /v1/files"}
+    collection_routes = {
+        "POST /v1/uploads",
+        "GET /v1/uploads",
+        "POST /v1/drafts",
+        "GET /v1/files",
+        "POST /v1/upload-tokens",  # mints; touches no resource
+    }
     collection_routes |= {"POST /v1/tus/", "OPTIONS /v1/tus/"}
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)

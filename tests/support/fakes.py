@@ -8,6 +8,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from awscrt import checksums
 
@@ -60,11 +61,19 @@ class FakeSessionStore:
             self._replace(self.sessions[session.upload_id], completing_until=None)
 
     def mark_completed(
-        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+        self,
+        session: UploadSession,
+        now: datetime,
+        etag: str,
+        twin: str | None = None,
+        plan: Any = None,
     ) -> UploadSession:
         with self.lock:
             current = self.sessions[session.upload_id]
-            moved = {"key": twin, "deduplicated": True} if twin else {}
+            moved: dict[str, Any] = {"key": twin, "deduplicated": True} if twin else {}
+            if plan is not None:
+                moved |= {"size": plan.size, "part_size": plan.part_size}
+                moved |= {"part_count": plan.part_count}
             return self._replace(
                 current,
                 status="completed",
@@ -172,7 +181,7 @@ class FakeObjectStore:
         key: str,
         s3_upload_id: str,
         part_number: int,
-        size: int,
+        size: int | None,
         expires_in: int,
         checksum: Digest | None = None,
     ) -> str:

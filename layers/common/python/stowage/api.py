@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -151,3 +152,26 @@ def _reads_as_json_text(app: APIGatewayHttpResolver) -> bool:
 def unexpected_response(exc: Exception) -> Response[str]:
     logger.exception("unexpected error")
     return error_response(InternalError("an unexpected error occurred"))
+
+
+def api_base(app: APIGatewayHttpResolver) -> str:
+    """The API's own base URL, as the caller reached it: scheme, `domainName` and, on a
+    named stage, the stage (the `$default` stage has no path segment)."""
+    event = app.current_event
+    context = event.request_context
+    scheme = (event.headers.get("x-forwarded-proto") or "https").split(",")[0].strip()
+    stage = context.stage
+    suffix = "" if stage in ("", "$default") else f"/{stage}"
+    return f"{scheme}://{context.domain_name}{suffix}"
+
+
+def form_query(app: APIGatewayHttpResolver, name: str, default: str | None = None) -> str:
+    """A query parameter as a browser's URLSearchParams wrote it (form encoding: `+` is a
+    space), read from the raw query string, which API Gateway passes on untouched.
+    Missing and no default: 400 MISSING_FIELD."""
+    values = parse_qs(app.current_event.raw_query_string, keep_blank_values=True).get(name)
+    if values:
+        return values[0]
+    if default is None:
+        raise MissingFieldError(f"{name} is required", field=name)
+    return default

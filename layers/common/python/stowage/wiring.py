@@ -9,20 +9,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from stowage.adapters.aws import dynamodb_client, s3_client
-from stowage.adapters.clients import DynamoClientStore
+from stowage.adapters.clients import DynamoClientStore, EnabledClients
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.index import DynamoIndexStore
 from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
+from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.adapters.tus import DynamoTusStore, S3TusParts
 from stowage.config import auth_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
+from stowage.domain.companion import CompanionRules, CompanionService, PostRegistrar
 from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
+from stowage.domain.tokens import TokenService, TokenSigner
 from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
 
@@ -111,3 +114,23 @@ def build_tus_service() -> TusService:
     tails = S3TusParts(s3_client(), settings.files_bucket, draft_settings().drafts_bucket)
     rules = TusRules(session_idle=timedelta(days=settings.session_idle_days))
     return TusService(build_upload_service(), sessions, tails, rules)
+
+
+def build_token_service() -> TokenService:
+    settings = upload_settings()
+    counter = DynamoFileCounter(dynamodb_client(), settings.uploads_table)
+    return TokenService(TokenSigner(upload_token_secret), counter, settings.max_file_size)
+
+
+def build_companion_service() -> CompanionService:
+    clients = EnabledClients(DynamoClientStore(dynamodb_client(), auth_settings().clients_table))
+    rules = CompanionRules(
+        post_ttl=draft_settings().upload_ttl, part_url_ttl=upload_settings().part_url_ttl
+    )
+    drafts = S3ObjectStore(s3_client(), draft_settings().drafts_bucket)
+    return CompanionService(build_token_service(), clients, build_upload_service(), drafts, rules)
+
+
+def build_post_registrar() -> PostRegistrar:
+    drafts = S3ObjectStore(s3_client(), draft_settings().drafts_bucket)
+    return PostRegistrar(TokenSigner(upload_token_secret), build_draft_service(), drafts)

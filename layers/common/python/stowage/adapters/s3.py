@@ -11,7 +11,7 @@ is 404, not 403).
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
@@ -82,20 +82,22 @@ class S3ObjectStore:
         key: str,
         s3_upload_id: str,
         part_number: int,
-        size: int,
+        size: int | None,
         expires_in: int,
         checksum: Digest | None = None,
     ) -> str:
-        # ContentLength is signed, so S3 refuses a PUT of any other length. botocore 1.x
+        # ContentLength is signed, so S3 refuses a PUT of any other length; an upload of
+        # unknown size signs none, and its complete checks the total instead. botocore 1.x
         # signs every header it is given (it hoists none into the query string), so the
         # checksum becomes a signed `x-amz-checksum-*` header, the one form S3 enforces.
-        params: dict[str, object] = {
+        params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
             "UploadId": s3_upload_id,
             "PartNumber": part_number,
-            "ContentLength": size,
         }
+        if size is not None:
+            params["ContentLength"] = size
         if checksum is not None:
             params[_param(checksum.algorithm)] = checksum.value
         return self.client.generate_presigned_url(
@@ -207,6 +209,25 @@ class S3ObjectStore:
             Key=key,
             Fields=fields,
             Conditions=conditions,
+            ExpiresIn=expires_in,
+        )
+        return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
+
+    def presign_open_post(
+        self, key: str, content_type: str, max_size: int, expires_in: int, claim: str
+    ) -> PostForm:
+        """A browser's single-request upload of unknown size: 0..`max_size` bytes of
+        `content_type` at `key`, carrying `claim` as metadata (all pinned by the policy)."""
+        meta = {"x-amz-meta-claim": claim}
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type, **meta},
+            Conditions=[
+                {"Content-Type": content_type},
+                meta,
+                ["content-length-range", 0, max_size],
+            ],
             ExpiresIn=expires_in,
         )
         return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})

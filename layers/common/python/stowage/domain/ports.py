@@ -12,6 +12,7 @@ from typing import Protocol
 
 from stowage.domain.checksums import StoredChecksum
 from stowage.domain.draft import Draft
+from stowage.domain.parts import PartPlan
 from stowage.domain.session import UploadSession
 
 
@@ -63,11 +64,12 @@ class ObjectStore(Protocol):
         key: str,
         s3_upload_id: str,
         part_number: int,
-        size: int,
+        size: int | None,
         expires_in: int,
         checksum: Digest | None = None,
     ) -> str:
-        """A presigned UploadPart; the length (and the checksum header) signed into it."""
+        """A presigned UploadPart: `size` (any when None, an upload of unknown size) and
+        the checksum header signed into it."""
         ...
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
@@ -182,10 +184,16 @@ class SessionStore(Protocol):
         ...
 
     def mark_completed(
-        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+        self,
+        session: UploadSession,
+        now: datetime,
+        etag: str,
+        twin: str | None = None,
+        plan: PartPlan | None = None,
     ) -> UploadSession:
         """Completed, whatever the state was; `twin` is the key of an earlier identical
-        backup the session now points at (its own object was not kept)."""
+        backup the session now points at (its own object was not kept); `plan` the size
+        and parts an upload of unknown size turned out to have."""
         ...
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:

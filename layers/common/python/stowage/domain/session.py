@@ -21,6 +21,9 @@ class UploadSession(OwnedRecord):
     status: StoredStatus
     checksum_algorithm: str | None = None
     """Fixed at creation (S3 fixes it then too); None: the upload takes no checksums."""
+    size_limit: int | None = None
+    """Set for an upload of unknown size (a browser's, through Uppy): the most it may
+    hold. Until it completes, `size` is 0 and any part 1..10,000 may be signed."""
 
     @property
     def plan(self) -> PartPlan:
