@@ -76,6 +76,7 @@ ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
         "SIZE_MISMATCH",
     ),
     "DELETE /v1/drafts/{draft_id}": (*DRAFT_GONE, "DRAFT_CONFIRMED", "DRAFT_CONFIRMING"),
+    "POST /v1/upload-tokens": ("FILE_TOO_LARGE",),
 }
 BAD_BODY = ("INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD")
 BAD_QUERY = ("INVALID_FIELD",)

@@ -131,7 +131,13 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         for route in function.routes
         if route.authorizer
     }
-    collection_routes = {"POST /v1/uploads", "GET /v1/uploads", "POST /v1/drafts", "GET /v1/files"}
+    collection_routes = {
+        "POST /v1/uploads",
+        "GET /v1/uploads",
+        "POST /v1/drafts",
+        "GET /v1/files",
+        "POST /v1/upload-tokens",  # mints; touches no resource
+    }
     target, other = tenants[owner], tenants[intruder]["api"]
     calls = as_other(other, target)
     assert routes - collection_routes == set(calls), "a route lacks a tenancy check"

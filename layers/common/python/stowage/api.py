@@ -126,3 +126,14 @@ def _reads_as_json_text(app: APIGatewayHttpResolver) -> bool:
 def unexpected_response(exc: Exception) -> Response[str]:
     logger.exception("unexpected error")
     return error_response(InternalError("an unexpected error occurred"))
+
+
+def api_base(app: APIGatewayHttpResolver) -> str:
+    """The API's own base URL, as the caller reached it: scheme, `domainName` and, on a
+    named stage, the stage (the `$default` stage has no path segment)."""
+    event = app.current_event
+    context = event.request_context
+    scheme = (event.headers.get("x-forwarded-proto") or "https").split(",")[0].strip()
+    stage = context.stage
+    suffix = "" if stage in ("", "$default") else f"/{stage}"
+    return f"{scheme}://{context.domain_name}{suffix}"

@@ -59,9 +59,19 @@ class AuthSettings(BaseSettings):
     api_key_pepper: SecretStr | None = None
 
 
+class TokenSettings(BaseSettings):
+    """The secret upload tokens are signed with: `UPLOAD_TOKEN_SECRET_ARN` names it in
+    Secrets Manager; `UPLOAD_TOKEN_SECRET` gives it directly (local stack, tests)."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    upload_token_secret_arn: str | None = None
+    upload_token_secret: SecretStr | None = None
+
+
 def clear_settings() -> None:
     """Forget every cached setting, so the next read sees the environment as it is now."""
-    for read in (auth_settings, upload_settings, draft_settings, aws_settings):
+    for read in (auth_settings, upload_settings, draft_settings, aws_settings, token_settings):
         read.cache_clear()
 
 
@@ -83,3 +93,8 @@ def draft_settings() -> DraftSettings:
 @cache
 def aws_settings() -> AwsSettings:
     return AwsSettings()
+
+
+@cache
+def token_settings() -> TokenSettings:
+    return TokenSettings()

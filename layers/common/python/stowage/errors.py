@@ -47,6 +47,19 @@ class ForbiddenError(StowageError):
     code, status = "FORBIDDEN", 403
 
 
+class InvalidTokenError(StowageError):
+    """An upload token (or a POST's claim) that is malformed, tampered with or expired.
+    Not in contract v1, which says only "401/403 with the error JSON"."""
+
+    code, status = "INVALID_TOKEN", 401
+
+
+class TokenUsedUpError(StowageError):
+    """An upload token that has started all the uploads its `max_files` allows."""
+
+    code, status = "TOKEN_USED_UP", 403
+
+
 class UploadNotFoundError(StowageError):
     code, status = "UPLOAD_NOT_FOUND", 404
 

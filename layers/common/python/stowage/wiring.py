@@ -15,6 +15,7 @@ from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.index import DynamoIndexStore
 from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
+from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.config import auth_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
@@ -22,6 +23,7 @@ from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
 from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
+from stowage.domain.tokens import TokenService, TokenSigner
 from stowage.domain.uploads import UploadRules, UploadService
 
 
@@ -100,3 +102,9 @@ def build_authorizer() -> KeyAuthorizer:
 def build_client_admin() -> ClientAdmin:
     store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
     return ClientAdmin(store, api_key_pepper, utc_now)
+
+
+def build_token_service() -> TokenService:
+    settings = upload_settings()
+    counter = DynamoFileCounter(dynamodb_client(), settings.uploads_table)
+    return TokenService(TokenSigner(upload_token_secret), counter, settings.max_file_size)
