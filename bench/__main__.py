@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_calls, cleanup, cli, cold_start, latency, load
+from bench import api_calls, browser, cleanup, cli, cold_start, latency, load
 
 SECTIONS = {
     "api_calls": api_calls.report,
@@ -13,6 +13,7 @@ SECTIONS = {
     "cleanup": cleanup.report,
     "cli": cli.report,
     "load": load.report,
+    "browser": browser.report,
 }
 
 

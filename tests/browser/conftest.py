@@ -9,29 +9,14 @@ it crosses origins the way an app's page does.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.browser.helpers import CHROMIUM, STATIC, launch, serve_static
 from tests.support.http import Api
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STATIC = Path(__file__).parent / "static"
 # Every wait is on an event or a selector, bounded by these (milliseconds).
 TIMEOUT_MS = 30_000
 
@@ -49,11 +34,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch(playwright)
     yield browser
     browser.close()
-
-
-def launch(playwright: Playwright) -> Browser:
-    """Headless Debian Chromium, with nothing of its own talking to the network."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
 
 
 class PageErrors:
@@ -92,23 +72,11 @@ def page(context: BrowserContext, page_errors: PageErrors) -> Page:
     return page
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
-        pass
-
-
 @pytest.fixture(scope="session")
 def other_origin() -> Iterator[str]:
     """http://127.0.0.1:<another port>: the testbed page, on an origin the API is not."""
-    handler = functools.partial(QuietHandler, directory=str(STATIC))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_static(STATIC) as origin:
+        yield origin
 
 
 @pytest.fixture

@@ -16,15 +16,17 @@ async function sha256 (blob) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-window.upload = async function upload ({ endpoint, name, size, type, multipart, then }) {
+window.upload = async function upload ({ endpoint, name, size, type, multipart, then, fromInput }) {
   const uppy = new window.Uppy({ autoProceed: false })
   const options = { companionEndpoint: endpoint }
   if (multipart) options.shouldUseMultipart = true
   uppy.use(window.AwsS3, options)
   window.testUppy = uppy
-  const file = randomFile(name, size, type || 'application/octet-stream')
-  const digest = await sha256(file)
-  const id = uppy.addFile({ name, type: file.type, data: file, source: 'testbed' })
+  const file = fromInput
+    ? document.getElementById('file').files[0]
+    : randomFile(name, size, type || 'application/octet-stream')
+  const digest = fromInput ? null : await sha256(file)
+  const id = uppy.addFile({ name: file.name, type: file.type, data: file, source: 'testbed' })
   const parts = []
   const settled = new Promise((resolve) => {
     uppy.on('upload-success', (f, response) => resolve({ outcome: 'success', key: response.body.key, location: response.uploadURL }))
@@ -42,9 +44,11 @@ window.upload = async function upload ({ endpoint, name, size, type, multipart, 
     uppy.on('upload-success', (f, response) => resolve({ outcome: 'success', key: response.body.key }))
     uppy.on('upload-error', (f, error) => resolve({ outcome: 'error', message: String(error && error.message) }))
   })
+  const started = performance.now()
   uppy.upload()
   const result = await settled
-  return { ...result, sha256: digest, parts, paused: Boolean(uppy.getFile(id)?.isPaused) }
+  const seconds = (performance.now() - started) / 1000
+  return { ...result, sha256: digest, parts, seconds, paused: Boolean(uppy.getFile(id)?.isPaused) }
 }
 
 window.resume = async function resume () {
