@@ -21,7 +21,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
-.PHONY: openapi fuzz web
+.PHONY: openapi fuzz web browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,8 @@ dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 cleanup: $(VENV)/.synced  ## run the Cleanup function once against the running make dev stack
 	$(BIN)/python -m devstack invoke Cleanup
 
-test: lint typecheck validate scan | $(CHROMIUM)  ## lint, type-check, validate and scan, run every test
-	$(BIN)/pytest -q
+test: lint typecheck validate scan | $(CHROMIUM)  ## lint, type-check, validate and scan, run every test (but the slow ones)
+	$(BIN)/pytest -q -m "not slow"
 
 lint: $(VENV)/.synced  ## ruff
 	$(BIN)/ruff check .
@@ -94,6 +94,9 @@ unit: $(VENV)/.synced  ## unit tests only
 
 integration: $(VENV)/.synced  ## handlers under moto
 	$(BIN)/pytest -q tests/integration
+
+browser: $(VENV)/.synced | $(CHROMIUM)  ## the browser tests in Chromium, the slow ones too
+	$(BIN)/pytest -q tests/browser
 
 e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
 	$(BIN)/pytest -q tests/e2e

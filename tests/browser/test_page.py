@@ -9,10 +9,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from tests.browser.conftest import PageErrors
-from tests.browser.helpers import wait_for_file
+from tests.browser.helpers import file_bytes, wait_for_file
 from tests.support.http import Api, unique_name
 
 MiB = 1024 * 1024
@@ -168,3 +168,50 @@ def test_the_pages_load_nothing_from_elsewhere(page: Page, api: Api, path: str) 
     # Then all go to the stack itself: no CDN, no validator badge, no fonts from afar
     origins = {urlsplit(r.url).netloc for r in requests if not r.url.startswith("data:")}
     assert origins == {urlsplit(api.url).netloc}
+
+
+def test_a_refused_upload_is_retried_from_the_dashboard(
+    page: Page, api: Api, tmp_path: Path
+) -> None:
+    # Given S3 refusing the first POST of the page's upload (as an expired form would be)
+    path = a_file(tmp_path, 256 * 1024)
+    refused: list[str] = []
+
+    def refuse_once(route: Route) -> None:
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=403, body="<Error><Code>AccessDenied</Code></Error>")
+        else:
+            route.fallback()
+
+    page.goto(f"{api.url}/#key={api.api_key}")
+    page.route(lambda url: urlsplit(url).netloc != urlsplit(api.url).netloc, refuse_once)
+    # When the person chooses a file, it fails, and they press Uppy's retry
+    page.locator(FILE_INPUT).set_input_files(path)
+    expect(page.locator("#upload-error")).to_contain_text(path.name)
+    page.locator(".uppy-StatusBar-actionBtn--retry").click()
+    # Then it uploads and shows up in their files
+    expect(page.locator(f'tr[data-key$="/{path.name}"]')).to_be_visible()
+    assert len(refused) == 1
+
+
+@pytest.mark.slow
+def test_a_file_over_uppys_threshold_goes_up_from_the_page_in_parts(
+    page: Page, api: Api, tmp_path: Path
+) -> None:
+    # Given a file just over 100 MiB, where stock Uppy switches to multipart
+    path = a_file(tmp_path, 100 * MiB + 1)
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    page.goto(f"{api.url}/#key={api.api_key}")
+    # When the person chooses it
+    page.locator(FILE_INPUT).set_input_files(path)
+    # Then it goes up in parts and shows up in their files, byte for byte
+    row = page.locator(f'tr[data-key$="/{path.name}"]')
+    expect(row).to_be_visible(timeout=180_000)
+    assert sum(1 for r in requests if r.method == "PUT") >= 2
+    key = row.get_attribute("data-key")
+    assert key is not None
+    assert (
+        hashlib.sha256(file_bytes(api, key)).digest() == hashlib.sha256(path.read_bytes()).digest()
+    )
