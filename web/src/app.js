@@ -14,8 +14,10 @@ import './app.css'
 
 const KEY = 'stowage.key'
 const TOKEN = 'stowage.token'
-// Mint a fresh token when the current one has less than this left.
-const TOKEN_MARGIN_MS = 5 * 60 * 1000
+// The page's tokens live 4 hours (long uploads sign parts all along); a fresh one is
+// minted for new files when the current one has less than an hour left.
+const TOKEN_TTL_S = 4 * 3600
+const TOKEN_MARGIN_MS = 3600 * 1000
 const PAGE_SIZE = 50
 
 const $ = (id) => document.getElementById(id)
@@ -76,7 +78,8 @@ class Tokens {
   async endpoint () {
     const left = this.current ? Date.parse(this.current.expires_at) - Date.now() : 0
     if (left < TOKEN_MARGIN_MS) {
-      this.current = await call('POST', '/v1/upload-tokens', { key: this.key, body: {} })
+      const body = { ttl_seconds: TOKEN_TTL_S }
+      this.current = await call('POST', '/v1/upload-tokens', { key: this.key, body })
     }
     return this.current.endpoint
   }
@@ -103,10 +106,12 @@ function createUppy () {
     })
 }
 
-/** Stock AwsS3 with nothing but companionEndpoint; installed again for a new token. */
+/** Stock AwsS3 with nothing but companionEndpoint; installed again for a new token,
+ * unless uploads are under way (removing the plugin would abort them). */
 function useEndpoint (uppy, endpoint) {
   const plugin = uppy.getPlugin('AwsS3')
   if (plugin?.opts.companionEndpoint === endpoint) return
+  if (plugin && Object.keys(uppy.getState().currentUploads).length > 0) return
   if (plugin) uppy.removePlugin(plugin)
   uppy.use(AwsS3, { companionEndpoint: endpoint })
 }
