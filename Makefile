@@ -13,6 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM := $(TOOLS)/sam/bin/sam
 CHECKOV := $(TOOLS)/checkov/bin/checkov
+CHROMIUM := /usr/bin/chromium
 # sam build (BuildMethod python3.13) needs python3.13 itself on PATH.
 SAM_PATH := $(dir $(PY313)):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -20,7 +21,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
-.PHONY: openapi fuzz mutate
+.PHONY: openapi fuzz mutate web browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,8 +62,8 @@ dev: $(VENV)/.synced  ## run the local stack (S3 + DynamoDB + API) until Ctrl-C
 cleanup: $(VENV)/.synced  ## run the Cleanup function once against the running make dev stack
 	$(BIN)/python -m devstack invoke Cleanup
 
-test: lint typecheck validate scan $(TUS_JS)  ## lint, type-check, validate and scan, run every test
-	$(BIN)/pytest -q
+test: lint typecheck validate scan $(TUS_JS) | $(CHROMIUM)  ## lint, type-check, validate and scan, run every test (but the slow ones)
+	$(BIN)/pytest -q -m "not slow"
 
 lint: $(VENV)/.synced  ## ruff
 	$(BIN)/ruff check .
@@ -100,8 +101,23 @@ unit: $(VENV)/.synced  ## unit tests only
 integration: $(VENV)/.synced  ## handlers under moto
 	$(BIN)/pytest -q tests/integration
 
+browser: $(VENV)/.synced | $(CHROMIUM)  ## the browser tests in Chromium, the slow ones too
+	$(BIN)/pytest -q tests/browser
+
 e2e: $(VENV)/.synced $(TUS_JS)  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_API_KEY for a deployed one)
 	$(BIN)/pytest -q tests/e2e
+
+# The browser tests drive Debian's Chromium (Playwright's own download is unreachable);
+# installed once where it is missing (CI runs as root), a no-op where it is there.
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium
+
+# The page's bundle, from web/package-lock.json (exact pins) with esbuild. Its output is
+# committed (functions/web/static/), so `make dev` needs no Node; a unit test fails when
+# it is stale (the hash of web/'s sources and lock it recorded).
+web:  ## rebuild the upload page and the API reference (web/ -> functions/web/static/)
+	cd web && npm ci --no-audit --no-fund && node build.mjs
 
 openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and the handlers
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli openapi

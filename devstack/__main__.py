@@ -114,6 +114,7 @@ def serve() -> int:
         print(f"API:         {stack.url}", flush=True)
         print(f"API key:     {stack.api_key}", flush=True)
         print(f"S3 endpoint: {stack.s3_endpoint}", flush=True)
+        print(f"Upload page: {stack.url}/  (API reference: {stack.url}/docs)", flush=True)
         announce_schedules(stack, seconds)
         print("Ctrl-C stops.", flush=True)
         while not stopping.wait(0.5):

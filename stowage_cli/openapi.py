@@ -50,6 +50,9 @@ COMPANION_UPLOAD = ("INVALID_TOKEN", "MISSING_FIELD", *UPLOAD_GONE)
 ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
     "GET /health": (),
     "GET /v1/openapi.json": (),
+    "GET /": (),
+    "GET /docs": (),
+    "GET /assets/{name}": (),
     "POST /v1/uploads": ("FILE_TOO_LARGE",),
     "GET /v1/uploads": (),
     "POST /v1/uploads/{upload_id}/parts": UPLOAD_GONE,
@@ -168,7 +171,8 @@ stowage puts files of any size in S3 through presigned URLs: file bytes never pa
 through the API. The HTTP contract is the project's CONTRACT.md; this document is \
 generated from template.yaml and the handlers' pydantic models (`make openapi`).
 
-Every route but `/health` and `/v1/openapi.json` needs `Authorization: Bearer stw_…`. \
+Every route but `/health`, `/v1/openapi.json` and the web page's (`/`, `/docs`, \
+`/assets/…`) needs `Authorization: Bearer stw_…`. \
 Errors are `{"error": {"code", "message", "timestamp"}}` (+ `field`, `missing`); each \
 error answer lists the codes it can carry in `x-error-codes`. API Gateway answers some \
 requests itself with `{"message": ...}` (401, 403, 404, 413, 429).
@@ -235,6 +239,8 @@ def find_operation(schema: Json, route: Any, logical_id: str) -> Json:
     """The handler's operation for this template route; its path must agree."""
     method = route.method.lower()
     found = [(path, ops[method]) for path, ops in schema["paths"].items() if method in ops]
+    if len(found) > 1:  # a function with several routes of one method (Web's pages)
+        found = [(path, op) for path, op in found if path == document_path(route.path)]
     if len(found) != 1:
         raise OpenApiError(f"{logical_id}: expected one {route.method} route, found {len(found)}")
     path, operation = found[0]
@@ -246,8 +252,14 @@ def find_operation(schema: Json, route: Any, logical_id: str) -> Json:
     return copy.deepcopy(operation)
 
 
+# Where one function serves several routes of the same method.
+OPERATION_IDS = {"GET /": "WebPage", "GET /docs": "WebReference", "GET /assets/{name}": "WebAsset"}
+
+
 def operation_id(spec: Any, route: Any) -> str:
     """The function's logical id, with the method when a function has several routes."""
+    if f"{route.method} {route.path}" in OPERATION_IDS:
+        return OPERATION_IDS[f"{route.method} {route.path}"]
     if len(spec.routes) == 1:
         return str(spec.logical_id)
     return f"{spec.logical_id}{route.method.title()}"
@@ -286,7 +298,12 @@ def tag_of(path: str) -> str:
 
 
 # Where a function's template Description does not fit one of its routes.
-SUMMARIES = {"HEAD /v1/files/{key+}": "Whether the caller has this file: 200 or 404, no body."}
+SUMMARIES = {
+    "HEAD /v1/files/{key+}": "Whether the caller has this file: 200 or 404, no body.",
+    "GET /": "The upload page: Uppy's Dashboard and the caller's files, in a browser.",
+    "GET /docs": "This API reference, rendered by Swagger UI.",
+    "GET /assets/{name}": "A bundled script or style sheet of the pages (hashed name).",
+}
 
 
 def describe(operation: Json, spec: Any, route: Any, module: ModuleType) -> None:
