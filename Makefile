@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
-.PHONY: openapi fuzz
+.PHONY: openapi fuzz alarms
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ e2e: $(VENV)/.synced  ## over HTTP against the local stack (STOWAGE_URL/STOWAGE_
 
 openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and the handlers
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli openapi
+
+alarms: $(VENV)/.synced  ## regenerate the alarms and the dashboard at the end of template.yaml (tools/alarms.py)
+	$(BIN)/python -m tools.alarms
 
 fuzz: $(VENV)/.synced  ## schemathesis against the local stack, long: at least 5,000 requests
 	STOWAGE_FUZZ_EXAMPLES=120 STOWAGE_FUZZ_SCENARIOS=350 STOWAGE_FUZZ_STEPS=10 \
