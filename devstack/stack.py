@@ -83,6 +83,8 @@ class LocalStack:
         spec = self._spec = load_template(self.template, self.parameter_overrides)
         for warning in spec.warnings:
             aws.warn(warning)
+        if spec.ignored_note:
+            log(spec.ignored_note)
         self._moto = aws.MotoServer(self.s3_port)
         endpoint = self._moto.start()
         for warning in aws.create_resources(spec, endpoint):
