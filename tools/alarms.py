@@ -607,7 +607,7 @@ def _api_widgets(api: str, access_log: str | None) -> list[dict[str, Any]]:
             _logs(
                 "4xx and 5xx by route (access log)",
                 [source],
-                "filter status >= 400 | stats count(*) as answers by routeKey, status"
+                "filter status like /^[45]/ | stats count(*) as answers by routeKey, status"
                 " | sort answers desc",
             ),
         ]
