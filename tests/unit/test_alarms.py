@@ -345,3 +345,20 @@ def test_the_dashboard_shows_every_function_table_and_the_api() -> None:
         assert needed in text
     assert any("sum(size)" in w["properties"].get("query", "") for w in body["widgets"])
     assert len({(w["x"], w["y"]) for w in body["widgets"]}) == len(body["widgets"])
+
+
+def test_every_alarm_points_at_a_section_of_the_runbook() -> None:
+    # Given the runbook's headings, as GitHub anchors
+    runbook = (TEMPLATE.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.+)$", runbook, flags=re.MULTILINE)
+    anchors = {re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-") for title in headings}
+
+    # When each alarm's description is read
+    linked = {
+        name: alarm["Properties"]["AlarmDescription"].rsplit("#", 1)[1]
+        for name, alarm in alarms_of(parsed()).items()
+    }
+
+    # Then each one links a section that exists
+    assert {name: anchor for name, anchor in linked.items() if anchor not in anchors} == {}
+    assert len(set(linked.values())) >= 10
