@@ -134,6 +134,13 @@ class Watched:
     cleanup: str | None
     metrics_namespace: str
     service: str
+    # A resource that has a Condition: its own, by logical id; the conditions declared.
+    conditions: dict[str, str]
+    declared_conditions: set[str]
+
+    def shown(self, names: list[str]) -> list[str]:
+        """What the dashboard may name: a conditional resource may not exist."""
+        return [name for name in names if name not in self.conditions]
 
 
 def _references(node: Node) -> Iterator[str]:
@@ -224,6 +231,10 @@ def watched(template: Mapping[str, Node]) -> Watched:
         cleanup=_scheduled_by(resources, SCHEDULE_PARAMETER),
         metrics_namespace=str(variables.get("POWERTOOLS_METRICS_NAMESPACE", "Stowage")),
         service=str(variables.get("POWERTOOLS_SERVICE_NAME", "stowage")),
+        conditions={
+            name: str(res["Condition"]) for name, res in resources.items() if "Condition" in res
+        },
+        declared_conditions=set(template.get("Conditions") or {}),
     )
 
 
@@ -518,21 +529,40 @@ def cleanup_alarms(name: str, namespace: str, service: str) -> dict[str, dict[st
     return alarms
 
 
+def gated(seen: Watched, name: str, made: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The alarms of a resource that has a Condition C exist only with it and with alarms:
+    they take the condition `AlarmsC`, which must be declared by hand as
+    `!And [!Condition AlarmsEnabled, !Condition C]` (this block holds resources only)."""
+    condition = seen.conditions.get(name)
+    if condition is None:
+        return made
+    wanted = f"Alarms{condition}"
+    if wanted not in seen.declared_conditions:
+        raise SystemExit(
+            f"make alarms: {name} has Condition {condition}; declare "
+            f"`{wanted}: !And [!Condition AlarmsEnabled, !Condition {condition}]` "
+            "under Conditions in template.yaml, then run it again"
+        )
+    for alarm in made.values():
+        alarm["Condition"] = wanted
+    return made
+
+
 def alarms(seen: Watched) -> dict[str, dict[str, Any]]:
     """Every generated alarm, in template order within each kind."""
     out: dict[str, dict[str, Any]] = {}
     if seen.api:
-        out |= api_alarms(seen.api)
+        out |= gated(seen, seen.api, api_alarms(seen.api))
     for name in seen.functions:
-        out |= function_alarms(name, name in seen.authorizers)
+        out |= gated(seen, name, function_alarms(name, name in seen.authorizers))
     if seen.cleanup:
         out |= cleanup_alarms(seen.cleanup, seen.metrics_namespace, seen.service)
     for name in seen.dead_letter_queues:
-        out |= queue_alarms(name, dead_letter=True)
+        out |= gated(seen, name, queue_alarms(name, dead_letter=True))
     for name in seen.work_queues:
-        out |= queue_alarms(name, dead_letter=False)
+        out |= gated(seen, name, queue_alarms(name, dead_letter=False))
     for name in seen.tables:
-        out |= table_alarms(name)
+        out |= gated(seen, name, table_alarms(name))
     return out
 
 
@@ -569,7 +599,7 @@ def _logs(title: str, sources: list[str], query: str) -> dict[str, Any]:
 def _per_function(seen: Watched, metric: str, stat: str) -> list[list[Any]]:
     return [
         ["AWS/Lambda", metric, "FunctionName", f"${{{name}}}", {"stat": stat, "label": name}]
-        for name in seen.functions
+        for name in seen.shown(seen.functions)
     ]
 
 
@@ -625,7 +655,7 @@ def _lambda_widgets(seen: Watched) -> list[dict[str, Any]]:
             seen.service,
             {"label": name},
         ]
-        for name in seen.functions
+        for name in seen.shown(seen.functions)
     ]
     account = [["AWS/Lambda", "ConcurrentExecutions", {"stat": "Maximum", "label": "account"}]]
     return [
@@ -668,7 +698,11 @@ def _table_widgets(tables: list[str]) -> list[dict[str, Any]]:
 
 
 def _storage_widgets(seen: Watched) -> list[dict[str, Any]]:
-    sources = [f"/aws/lambda/${{{name}}}" for name in STORED_BYTES_LOGS if name in seen.functions]
+    sources = [
+        f"/aws/lambda/${{{name}}}"
+        for name in STORED_BYTES_LOGS
+        if name in seen.shown(seen.functions)
+    ]
     messages = json.dumps([STORED_BYTES_LOGS[name] for name in STORED_BYTES_LOGS])
     widgets = []
     if sources:
@@ -690,7 +724,7 @@ def _storage_widgets(seen: Watched) -> list[dict[str, Any]]:
             storage,
             {"label": f"{name} {storage}"},
         ]
-        for name in seen.buckets
+        for name in seen.shown(seen.buckets)
         for storage in ("StandardStorage", "StandardIAStorage")
     ]
     if sizes:
@@ -716,7 +750,7 @@ def _cleanup_widgets(seen: Watched) -> list[dict[str, Any]]:
             f"${{{name}.QueueName}}",
             {"label": name},
         ]
-        for name in seen.dead_letter_queues + seen.work_queues
+        for name in seen.shown(seen.dead_letter_queues + seen.work_queues)
     ]
     if queues:
         widgets.append(_graph("Queues: messages waiting", queues, "Maximum", 300))
@@ -728,7 +762,7 @@ def dashboard_body(seen: Watched) -> str:
     widgets = []
     if seen.api:
         widgets += _api_widgets(seen.api, seen.access_log)
-    widgets += _lambda_widgets(seen) + _table_widgets(seen.tables)
+    widgets += _lambda_widgets(seen) + _table_widgets(seen.shown(seen.tables))
     widgets += _storage_widgets(seen) + _cleanup_widgets(seen)
     lines = []
     for index, widget in enumerate(widgets):

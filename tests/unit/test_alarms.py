@@ -362,3 +362,33 @@ def test_every_alarm_points_at_a_section_of_the_runbook() -> None:
     # Then each one links a section that exists
     assert {name: anchor for name, anchor in linked.items() if anchor not in anchors} == {}
     assert len(set(linked.values())) >= 10
+
+
+def test_a_conditional_resource_gets_conditional_alarms_and_stays_off_the_dashboard() -> None:
+    # Given a function behind a condition, with and without the Alarms<condition> it needs
+    added = """
+  Optional:
+    Type: AWS::Serverless::Function
+    Condition: WithOptional
+    Properties: {CodeUri: functions/optional/}
+"""
+    at = TEXT.index("\n  CommonLayer:\n")
+    text = TEXT[:at] + "\n" + added + TEXT[at:]
+    conditions = "\nConditions:\n"
+    declared = text.replace(
+        conditions,
+        conditions
+        + '  WithOptional: !Equals [!Ref AWS::Region, "eu-west-1"]\n'
+        + "  AlarmsWithOptional: !And [!Condition AlarmsEnabled, !Condition WithOptional]\n",
+    )
+
+    # When the block is generated for each
+    with pytest.raises(SystemExit, match="AlarmsWithOptional: !And"):
+        alarms.regenerate(text)
+    resources = alarms.read(alarms.regenerate(declared))["Resources"]
+
+    # Then its alarms take that condition, and the dashboard does not name it
+    assert resources["AlarmOptionalErrors"]["Condition"] == "AlarmsWithOptional"
+    assert resources["AlarmOptionalThrottles"]["Condition"] == "AlarmsWithOptional"
+    assert "${Optional}" not in json.dumps(resources["Dashboard"])
+    assert resources["AlarmUploadInitErrors"]["Condition"] == "AlarmsEnabled"
