@@ -21,7 +21,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install admin dev cleanup test lint typecheck validate unit integration e2e devstack-tests bench build deploy clean
 .PHONY: scan scan-template scan-checkov scan-bandit scan-audit
-.PHONY: openapi fuzz mutate web browser
+.PHONY: openapi fuzz mutate web browser alarms
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -121,6 +121,9 @@ web:  ## rebuild the upload page and the API reference (web/ -> functions/web/st
 
 openapi: $(VENV)/.synced  ## regenerate docs/openapi.json from template.yaml and the handlers
 	PYTHONPATH=layers/common/python $(BIN)/python -m stowage_cli openapi
+
+alarms: $(VENV)/.synced  ## regenerate the alarms and the dashboard at the end of template.yaml (tools/alarms.py)
+	$(BIN)/python -m tools.alarms
 
 fuzz: $(VENV)/.synced  ## schemathesis against the local stack, long: at least 5,000 requests
 	STOWAGE_FUZZ_EXAMPLES=120 STOWAGE_FUZZ_SCENARIOS=350 STOWAGE_FUZZ_STEPS=10 \

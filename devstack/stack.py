@@ -87,6 +87,8 @@ class LocalStack:
         spec = self._spec = load_template(self.template, self.parameter_overrides)
         for warning in spec.warnings:
             aws.warn(warning)
+        if spec.ignored_note:
+            log(spec.ignored_note)
         self._notifier = Notifier(spec, self._deliver, self._head)
         self._moto = aws.MotoServer(self.s3_port, wrap=self._notifier.wrap)
         endpoint = self._moto.start()

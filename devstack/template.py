@@ -220,6 +220,16 @@ class StackSpec:
     buckets: list[BucketSpec]
     tables: list[TableSpec]
     warnings: list[str] = field(default_factory=list)
+    # Kinds of the template's resources that are not emulated, with how many there are.
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ignored_note(self) -> str | None:
+        """The one line the stack prints at start about what it leaves out."""
+        if not self.ignored:
+            return None
+        kinds = [kind if n == 1 else f"{kind} x{n}" for kind, n in self.ignored.items()]
+        return f"not emulated, left out: {', '.join(kinds)}"
 
     @property
     def base_dir(self) -> Path:
@@ -632,6 +642,19 @@ def _schedule_input(value: Node, where: str) -> str | None:
 
 # --------------------------------------------------------------- spec building
 
+# What the local stack builds, or reads to build something; any other kind of resource
+# (alarms, dashboards, topics, queues, log groups, bucket policies, secrets...) is left
+# out, and the stack says which once at start.
+EMULATED_KINDS = frozenset(
+    {
+        "AWS::Serverless::Function",
+        "AWS::Serverless::HttpApi",
+        "AWS::Serverless::LayerVersion",
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+    }
+)
+
 IMPLICIT_API = "ServerlessHttpApi"  # SAM's name for the API events create without ApiId
 
 
@@ -927,4 +950,15 @@ def load_template(
         buckets=builder.buckets(),
         tables=builder.tables(),
         warnings=sorted(set(builder.warnings)),
+        ignored=_ignored_kinds(resolver),
     )
+
+
+def _ignored_kinds(resolver: Resolver) -> dict[str, int]:
+    """Resources that would be created on deploy (their Condition holds) but not here."""
+    kinds = [
+        str(resource.get("Type"))
+        for logical_id, resource in resolver.resources.items()
+        if resource.get("Type") not in EMULATED_KINDS and resolver.active(logical_id)
+    ]
+    return {kind: kinds.count(kind) for kind in sorted(set(kinds))}

@@ -196,3 +196,17 @@ def test_main_helpers(tmp_path: Path, no_auth_stack: LocalStack) -> None:
     }
     seed = find_seed()
     assert seed is None or callable(seed)
+
+
+def test_what_is_not_emulated_is_said_once_at_start(capfd: pytest.CaptureFixture[str]) -> None:
+    # Given the project's template, which has alarms, a topic and a dashboard
+    # When a stack starts and stops
+    with LocalStack():
+        pass
+    said = capfd.readouterr().err.splitlines()
+
+    # Then one line names what is left out, before anything else runs
+    notes = [line for line in said if "not emulated" in line]
+    assert len(notes) == 1
+    assert "AWS::CloudWatch::Alarm x" in notes[0]
+    assert "AWS::CloudWatch::Dashboard" in notes[0] and "AWS::SNS::Topic" in notes[0]

@@ -347,3 +347,56 @@ Resources:
     # Then ContentUri itself is the import root (sam build puts it in python/)
     assert spec.function("Fn").layer_paths == ["layer/src/"]
     assert spec.warnings == []
+
+
+def test_what_is_not_emulated_is_listed_once_by_kind(tmp_path: Path) -> None:
+    # Given a template with alarms (one behind a false condition), a topic and a dashboard
+    path = write(
+        tmp_path,
+        """
+Parameters:
+  Email: {Type: String, Default: ""}
+Conditions:
+  HasEmail: !Not [!Equals [!Ref Email, ""]]
+Resources:
+  Bucket: {Type: AWS::S3::Bucket}
+  Topic: {Type: AWS::SNS::Topic}
+  Subscription:
+    Type: AWS::SNS::Subscription
+    Condition: HasEmail
+    Properties: {Protocol: email, Endpoint: !Ref Email, TopicArn: !Ref Topic}
+  AlarmOne: {Type: AWS::CloudWatch::Alarm}
+  AlarmTwo: {Type: AWS::CloudWatch::Alarm}
+  Board: {Type: AWS::CloudWatch::Dashboard}
+""",
+    )
+
+    # When it is loaded, without and with the condition holding
+    plain = load_template(path)
+    with_email = load_template(path, {"Email": "ops@example.com"})
+
+    # Then each kind left out is named once, with its count; the bucket is emulated
+    assert plain.ignored == {
+        "AWS::CloudWatch::Alarm": 2,
+        "AWS::CloudWatch::Dashboard": 1,
+        "AWS::SNS::Topic": 1,
+    }
+    assert plain.ignored_note == (
+        "not emulated, left out: AWS::CloudWatch::Alarm x2, AWS::CloudWatch::Dashboard, "
+        "AWS::SNS::Topic"
+    )
+    assert with_email.ignored["AWS::SNS::Subscription"] == 1
+    assert load_template(write(tmp_path, MINIMAL)).ignored_note is None
+
+
+def test_the_project_template_leaves_out_its_alarms_unless_they_are_off() -> None:
+    # Given the project's template, with alarms on (the default) and off
+    on = load_template(REPO_ROOT / "template.yaml")
+    off = load_template(REPO_ROOT / "template.yaml", {"EnableAlarms": "false"})
+
+    # Then the alarms, the topic and the dashboard are left out, and nothing emulated is
+    assert on.ignored["AWS::CloudWatch::Alarm"] > 40
+    assert {"AWS::SNS::Topic", "AWS::CloudWatch::Dashboard"} <= set(on.ignored)
+    assert "AWS::CloudWatch::Alarm" not in off.ignored
+    assert "AWS::SNS::Topic" not in off.ignored
+    assert not {"AWS::Serverless::Function", "AWS::DynamoDB::Table"} & set(on.ignored)
