@@ -550,6 +550,8 @@ def _verified_checksum(
     if not given:
         return None
     ((algorithm, value),) = given.items()
+    if _is_complete(request):
+        value = re.sub(r"-\d+$", "", value)  # a COMPOSITE checksum may come as value-N
     raw = s3_checksums.decoded(algorithm, value)
     if raw is None:
         raise S3Error(

@@ -552,13 +552,22 @@ def test_a_composite_upload_lists_every_parts_checksum_at_complete(s3: Any):
         lambda: s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": wrong})
     )
     listed = [{**p, "ChecksumSHA256": s} for p, s in zip(parts, sums, strict=True)]
-    done = s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": listed})
+    raw = b"".join(base64.b64decode(s) for s in sums)
+    whole = f"{checksum('SHA256', raw)}-2"
+    not_whole = client_error(
+        lambda: s3.complete_multipart_upload(
+            **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=f"{sums[0]}-2"
+        )
+    )
+    done = s3.complete_multipart_upload(
+        **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=whole
+    )
     # Then
     assert missing[:2] == (400, "InvalidRequest")
     assert "It was missing for part 1 in the request." in missing[2]
     assert mismatch[:2] == (400, "InvalidPart")
-    raw = b"".join(base64.b64decode(s) for s in sums)
-    assert done["ChecksumSHA256"] == f"{checksum('SHA256', raw)}-2"
+    assert not_whole[:2] == (400, "BadDigest")
+    assert done["ChecksumSHA256"] == whole
     assert done["ChecksumType"] == "COMPOSITE"
 
 
