@@ -30,15 +30,15 @@ Rules it follows (S3's, as documented, for path-style requests to 127.0.0.1):
   signed `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, chunk and trailer
   signatures checked) are decoded, `x-amz-decoded-content-length` and the
   trailing `x-amz-checksum-*` checked; moto still gets the body as sent.
-  A PUT without Content-Length is `411 MissingContentLength`; a short body
-  `400 IncompleteBody`.
+  A PUT without Content-Length is `411 MissingContentLength` (`501 NotImplemented`
+  when chunked without aws-chunked); a short body `400 IncompleteBody`.
 - Checksums: one `x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}` header or
   trailer, checked against the body (`400 BadDigest`; a value that is not base64 of
   the right size is `400 InvalidRequest`; two of them `InvalidRequest`;
   `x-amz-sdk-checksum-algorithm` with neither `InvalidRequest`). `Content-MD5` too
   (`InvalidDigest`, `BadDigest`). A checksum in the *query* of a presigned URL is
   signed and otherwise ignored, as S3 does (only a header counts).
-- PutObject without a checksum gets S3's default CRC64NVME (moto computes it),
+- PutObject without a checksum gets S3's default CRC64NVME (of the decoded payload),
   so HeadObject/GetObject with `ChecksumMode=ENABLED` return one, with
   `x-amz-checksum-type`.
 - Multipart: `x-amz-checksum-algorithm`/`-type` are fixed at
@@ -63,6 +63,8 @@ Rules it follows (S3's, as documented, for path-style requests to 127.0.0.1):
   condition covers (`"Extra input fields: ..."`; `x-ignore-*`, `policy`,
   `x-amz-signature` and `file` exempt), `content-length-range` (`400
   EntityTooLarge` / `EntityTooSmall`), `x-amz-checksum-*` fields against the file.
+- Its refusals carry the bucket's CORS headers when a rule allows the `Origin`,
+  so a browser can read them.
 
 Rules it does not follow (moto's behaviour, or simply absent):
 
@@ -74,7 +76,7 @@ Rules it does not follow (moto's behaviour, or simply absent):
 - The per-operation fine print not listed above: part sizes (moto checks the 5 MiB
   minimum at Complete), `x-amz-sdk-checksum-algorithm` naming another algorithm
   than the header, Content-MD5 on POST forms, POST-form `Content-Type` lists,
-  the default CRC64NVME of POST-form objects, CORS headers on the errors it answers.
+  the default CRC64NVME of POST-form objects.
 - Error messages are S3's where documented; a few rare ones are close paraphrases.
 """
 
@@ -550,6 +552,8 @@ def _verified_checksum(
     if not given:
         return None
     ((algorithm, value),) = given.items()
+    if _is_complete(request):
+        value = re.sub(r"-\d+$", "", value)  # a COMPOSITE checksum may come as value-N
     raw = s3_checksums.decoded(algorithm, value)
     if raw is None:
         raise S3Error(

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import importlib
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -224,6 +225,31 @@ def test_an_unsigned_amz_header_on_a_presigned_url_is_403(s3: Any):
     assert error_of(answer) == (403, "AccessDenied")
     assert "<HeadersNotSigned>x-amz-meta-colour</HeadersNotSigned>" in answer.text
     assert requests.put(url, data=b"m", timeout=10).status_code == 200
+
+
+def raw_put(url: str, head: dict[str, str], body: bytes) -> tuple[int, str]:
+    """A PUT written by hand on a socket (its framing is the test), half-closed after
+    the body; returns S3's status and error code."""
+    parts = urlparse(url)
+    lines = [f"PUT {parts.path}?{parts.query} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in head.items()]
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"<Code>")[2].partition(b"</Code>")[0].decode()
+
+
+def test_a_put_must_say_its_length_and_send_all_of_it(s3: Any):
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "framed"})
+    chunked = {"Transfer-Encoding": "chunked"}
+    assert raw_put(url, {}, b"") == (411, "MissingContentLength")
+    assert raw_put(url, chunked, b"3\r\nabc\r\n0\r\n\r\n") == (501, "NotImplemented")
+    assert raw_put(url, {"Content-Length": "10"}, b"short") == (400, "IncompleteBody")
+    assert raw_put(url, {"Content-Length": "5"}, b"whole") == (200, "")
 
 
 # ------------------------------------------------------------------ checksums
@@ -552,13 +578,22 @@ def test_a_composite_upload_lists_every_parts_checksum_at_complete(s3: Any):
         lambda: s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": wrong})
     )
     listed = [{**p, "ChecksumSHA256": s} for p, s in zip(parts, sums, strict=True)]
-    done = s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": listed})
+    raw = b"".join(base64.b64decode(s) for s in sums)
+    whole = f"{checksum('SHA256', raw)}-2"
+    not_whole = client_error(
+        lambda: s3.complete_multipart_upload(
+            **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=f"{sums[0]}-2"
+        )
+    )
+    done = s3.complete_multipart_upload(
+        **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=whole
+    )
     # Then
     assert missing[:2] == (400, "InvalidRequest")
     assert "It was missing for part 1 in the request." in missing[2]
     assert mismatch[:2] == (400, "InvalidPart")
-    raw = b"".join(base64.b64decode(s) for s in sums)
-    assert done["ChecksumSHA256"] == f"{checksum('SHA256', raw)}-2"
+    assert not_whole[:2] == (400, "BadDigest")
+    assert done["ChecksumSHA256"] == whole
     assert done["ChecksumType"] == "COMPOSITE"
 
 

@@ -1,6 +1,6 @@
 """Drafts over HTTP: a real multipart/form-data POST to the presigned URL, preview,
-confirm, and the file under its final key. The local S3 does not enforce the POST
-policy (tests/integration checks what is signed); a deployed stack does."""
+confirm, and the file under its final key. The local S3 enforces the POST policy as
+S3 does (docs/local-s3.md), so a form outside it is refused here as on AWS."""
 
 from __future__ import annotations
 
@@ -94,3 +94,21 @@ def test_a_confirmed_draft_keeps_the_sha256_the_client_sent(api: Api):
     key = api.call("POST", f"/v1/drafts/{draft['draft_id']}/confirm").json()["key"]
     info = api.call("GET", "/v1/files/" + quote(key), params={"info": "true"}).json()
     assert info["sha256"] == digest
+
+
+def test_a_post_outside_the_drafts_policy_is_refused_by_s3_and_stores_nothing(api: Api):
+    # Given a draft of 13 bytes of text/plain
+    data = b"thirteen byte"
+    created = api.create_draft(size=len(data), content_type="text/plain")
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    upload = draft["upload"]
+    other_type = {**upload, "fields": {**upload["fields"], "Content-Type": "text/html"}}
+    # When the form carries one byte more, one less, or another content type
+    larger, smaller = post_form(upload, data + b"!"), post_form(upload, data[:-1])
+    retyped = post_form(other_type, data)
+    # Then S3 refuses each one, and the draft has nothing to confirm
+    assert (larger.status_code, "<Code>EntityTooLarge</Code>" in larger.text) == (400, True)
+    assert (smaller.status_code, "<Code>EntityTooSmall</Code>" in smaller.text) == (400, True)
+    assert (retyped.status_code, "<Code>AccessDenied</Code>" in retyped.text) == (403, True)
+    assert api.call("POST", f"/v1/drafts/{draft['draft_id']}/confirm").status_code == 409

@@ -1,9 +1,12 @@
-"""What we sign: a local S3 checks no signature, expiry or length, so inspect the URLs."""
+"""What we sign, read from the URLs, and S3 refusing a URL whose signature was changed
+(the local S3 checks signatures, expiry and signed lengths as S3 does)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
+
+import requests
 
 from tests.support.http import Api
 
@@ -37,3 +40,15 @@ def test_download_urls_are_sigv4_and_expire(api: Api):
     query = query_of(link["url"])
     assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
     assert query["X-Amz-Expires"] == "3600"
+
+
+def test_a_download_link_with_a_changed_signature_or_key_is_refused_by_s3(api: Api):
+    done = api.upload(b"signed bytes")
+    url = api.download(done["key"], redirect="false").json()["url"]
+    signature = query_of(url)["X-Amz-Signature"]
+    forged = url.replace(signature, signature[::-1])
+    elsewhere = url.replace(done["key"].rsplit("/", 1)[1], "other.bin")
+    for changed in (forged, elsewhere):
+        answer = requests.get(changed, timeout=30)
+        assert answer.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in answer.text
+    assert requests.get(url, timeout=30).content == b"signed bytes"
