@@ -110,7 +110,8 @@ class PartSigner:
         from stowage_client.checksum import digest_slice
 
         crcs = self.crcs
-        assert crcs is not None
+        if crcs is None:
+            raise RuntimeError("checksums asked of a plan made without them")
         for n in numbers:
             if n not in self.computed:
                 offset = (n - 1) * crcs.part_size
