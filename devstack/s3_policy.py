@@ -44,11 +44,11 @@ def parse_form(content_type: str, body: bytes) -> Form:
     form, name, buffer, is_file = Form(), "", bytearray(), False
     event = decoder.next_event()
     while not isinstance(event, Epilogue | NeedData):
-        if isinstance(event, File):
-            name, buffer, is_file = event.name, bytearray(), True
-            form.filename = event.filename
-        elif isinstance(event, Field):
-            name, buffer, is_file = event.name.lower(), bytearray(), False
+        if isinstance(event, Field | File):  # S3 goes by the name "file", not the kind
+            name, buffer = event.name.lower(), bytearray()
+            is_file = name == "file"
+            if is_file:
+                form.filename = event.filename if isinstance(event, File) else ""
         elif isinstance(event, Data):
             buffer += event.data
             if not event.more_data:

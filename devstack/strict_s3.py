@@ -53,7 +53,8 @@ Rules it follows (S3's, as documented, for path-style requests to 127.0.0.1):
   COMPOSITE as the checksum of the part checksums (`400 BadDigest`). The answer
   carries the object's checksum and type, and so do HeadObject/GetObject with
   `ChecksumMode=ENABLED` (uploads created without an algorithm get S3's default
-  FULL_OBJECT CRC64NVME).
+  FULL_OBJECT CRC64NVME). ListParts lists each part's checksum and the upload's
+  algorithm and type.
 - POST policy (browser forms): fields up to the file, `key`/`policy`/SigV4 fields
   required, the policy's signature (`SignatureDoesNotMatch`), `expiration`
   (`AccessDenied "Invalid according to Policy: Policy expired."`), every `eq`,
@@ -92,6 +93,12 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
+
+import moto.s3.models
+import moto.s3.responses
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
+from moto.s3.utils import compute_checksum, cors_matches_origin
 
 from devstack import s3_checksums, s3_policy
 from devstack.s3_checksums import PartChecksum
@@ -175,8 +182,24 @@ class StrictS3:
                 return self.app(environ, start_response)
             call = self._check(request, environ)
         except S3Error as error:
-            return _error_response(error, environ, start_response)
+            return _error_response(error, environ, start_response, self._cors(environ))
         return self._forward(call, environ, start_response)
+
+    @staticmethod
+    def _cors(environ: Environ) -> list[tuple[str, str]]:
+        """The CORS headers S3 adds to an answer when the bucket's rules allow the origin."""
+        origin = environ.get("HTTP_ORIGIN")
+        bucket = unquote(environ.get("PATH_INFO", "").lstrip("/").partition("/")[0])
+        if not origin or not bucket:
+            return []
+        rules = getattr(s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets.get(bucket), "cors", [])
+        for rule in rules:
+            if cors_matches_origin(origin, rule.allowed_origins or []):
+                exposed = ", ".join(rule.exposed_headers or [])
+                headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+                headers.append(("Access-Control-Allow-Methods", ", ".join(rule.allowed_methods)))
+                return headers + ([("Access-Control-Expose-Headers", exposed)] if exposed else [])
+        return []
 
     # -- before moto
 
@@ -247,7 +270,11 @@ class StrictS3:
             if upload is not None and sent is not None and sent != upload.algorithm:
                 raise _type_mismatch(upload.algorithm, sent)
         elif sent is None and not _subresource(call):
+            # S3's default checksum, over the decoded payload (moto would hash an
+            # aws-chunked body as sent)
+            value = s3_checksums.encoded(s3_checksums.digest(DEFAULT_ALGORITHM, call.data))
             environ["HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"] = DEFAULT_ALGORITHM
+            environ["HTTP_X_AMZ_CHECKSUM_CRC64NVME"] = value
         if sent is not None and "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM" not in environ:
             environ["HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"] = sent  # so moto stores it
 
@@ -306,6 +333,14 @@ class StrictS3:
                 headers.append(("Content-Length", str(len(body))))
             start_response(status, headers)
             return [body]
+        if request.method == "GET" and call.key and call.has("uploadId"):
+            status, headers, body = _run(self.app, environ)
+            if status.startswith("200"):
+                body = self._with_part_checksums(call, body)
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(body))))
+            start_response(status, headers)
+            return [body]
         if request.method == "PUT" and call.has("partNumber") and call.has("uploadId"):
             return self._app_then(call, environ, start_response, self._after_part)
         if request.method == "DELETE" and call.has("uploadId"):
@@ -328,6 +363,32 @@ class StrictS3:
             return start_response(status, headers, *rest)
 
         return self.app(environ, started)
+
+    def _with_part_checksums(self, call: Call, body: bytes) -> bytes:
+        """ListParts as S3 answers it for an upload with an algorithm: each part's
+        checksum, and the upload's algorithm and type (moto lists neither)."""
+        with self._lock:
+            upload = self._uploads.get(call.request.param("uploadId") or "")
+            parts = dict(upload.parts) if upload else {}
+        if upload is None or upload.algorithm is None:
+            return body
+        tag = f"Checksum{upload.algorithm}"
+
+        def part(match: re.Match[bytes]) -> bytes:
+            number = re.search(rb"<PartNumber>(\d+)</PartNumber>", match.group(0))
+            stored = parts.get(int(number.group(1))) if number else None
+            if stored is None:
+                return match.group(0)
+            value = f"<{tag}>{s3_checksums.encoded(stored.raw)}</{tag}>".encode()
+            return match.group(0).replace(b"</Part>", value + b"</Part>")
+
+        body = re.sub(rb"<Part>.*?</Part>", part, body, flags=re.DOTALL)
+        upload_level = f"<ChecksumAlgorithm>{upload.algorithm}</ChecksumAlgorithm>"
+        upload_level += f"<ChecksumType>{upload.type}</ChecksumType>"
+        closing = re.search(rb"</ListParts\w*>\s*$", body)  # moto's root: ListPartsResponse
+        if closing is None:
+            return body
+        return body[: closing.start()] + upload_level.encode() + body[closing.start() :]
 
     def _after_create(self, call: Call, body: bytes) -> bytes:
         headers = call.request.headers
@@ -489,6 +550,8 @@ def _verified_checksum(
     if not given:
         return None
     ((algorithm, value),) = given.items()
+    if _is_complete(request):
+        value = re.sub(r"-\d+$", "", value)  # a COMPOSITE checksum may come as value-N
     raw = s3_checksums.decoded(algorithm, value)
     if raw is None:
         raise S3Error(
@@ -644,7 +707,10 @@ def _run(app: WsgiApp, environ: Environ) -> tuple[str, list[tuple[str, str]], by
 
 
 def _error_response(
-    error: S3Error, environ: Environ, start_response: StartResponse
+    error: S3Error,
+    environ: Environ,
+    start_response: StartResponse,
+    cors: list[tuple[str, str]],
 ) -> Iterable[bytes]:
     request_id = uuid.uuid4().hex[:16].upper()
     host_id = base64.b64encode(uuid.uuid4().bytes * 2).decode()
@@ -659,6 +725,7 @@ def _error_response(
         ("Content-Length", str(len(body))),
         ("x-amz-request-id", request_id),
         ("x-amz-id-2", host_id),
+        *cors,
     ]
     if error.status in (411, 501) or error.code == "IncompleteBody":
         headers.append(("Connection", "close"))  # the rest of the body was never read
@@ -666,6 +733,17 @@ def _error_response(
     return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
+def _moto_checksum(body: bytes, algorithm: str, encode_base64: bool = True) -> bytes:
+    """moto's checksums, but a true CRC32C (moto falls back to CRC32 without the crc32c
+    package), as awscrt computes it for S3 and botocore."""
+    if algorithm.upper() != "CRC32C":
+        return bytes(compute_checksum(body, algorithm, encode_base64))
+    raw = s3_checksums.digest("CRC32C", body)
+    return base64.b64encode(raw) if encode_base64 else raw
+
+
 def strict(app: WsgiApp) -> WsgiApp:
     """moto's WSGI app behind the strict layer."""
+    moto.s3.models.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
+    moto.s3.responses.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
     return StrictS3(app)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import importlib
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -29,6 +31,7 @@ from devstack import aws, s3_checksums
 BUCKET = "strict-bucket"
 OTHER_BUCKET = "strict-other"
 MIB = 1024 * 1024
+APP = "http://app.example"
 CREDENTIALS = Credentials(aws.ACCESS_KEY_ID, aws.SECRET_ACCESS_KEY)
 
 
@@ -39,6 +42,8 @@ def endpoint() -> Iterator[str]:
     s3 = aws.s3_client(url)
     s3.create_bucket(Bucket=BUCKET)
     s3.create_bucket(Bucket=OTHER_BUCKET)
+    rule = {"AllowedMethods": ["PUT", "POST"], "AllowedOrigins": [APP], "ExposeHeaders": ["ETag"]}
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
     try:
         yield url
     finally:
@@ -124,6 +129,19 @@ def test_a_forged_or_redirected_presigned_url_is_403(s3: Any):
     assert requests.put(url, data=b"x", timeout=10).status_code == 200
 
 
+def test_a_refusal_carries_the_buckets_cors_headers_for_an_allowed_origin(s3: Any):
+    # Given a forged URL, sent from the bucket's allowed origin and from another
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "cors"})
+    forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+    allowed = requests.put(forged, data=b"x", headers={"Origin": APP}, timeout=10)
+    other = requests.put(forged, data=b"x", headers={"Origin": "http://else.example"}, timeout=10)
+    # Then a browser on the app can read the error; elsewhere it cannot
+    assert error_of(allowed) == error_of(other) == (403, "SignatureDoesNotMatch")
+    assert allowed.headers["Access-Control-Allow-Origin"] == APP
+    assert allowed.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
 def test_header_auth_needs_the_local_key_and_secret(endpoint: str, s3: Any):
     def client(key: str, secret: str) -> Any:
         return boto3.client(
@@ -207,6 +225,31 @@ def test_an_unsigned_amz_header_on_a_presigned_url_is_403(s3: Any):
     assert error_of(answer) == (403, "AccessDenied")
     assert "<HeadersNotSigned>x-amz-meta-colour</HeadersNotSigned>" in answer.text
     assert requests.put(url, data=b"m", timeout=10).status_code == 200
+
+
+def raw_put(url: str, head: dict[str, str], body: bytes) -> tuple[int, str]:
+    """A PUT written by hand on a socket (its framing is the test), half-closed after
+    the body; returns S3's status and error code."""
+    parts = urlparse(url)
+    lines = [f"PUT {parts.path}?{parts.query} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in head.items()]
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"<Code>")[2].partition(b"</Code>")[0].decode()
+
+
+def test_a_put_must_say_its_length_and_send_all_of_it(s3: Any):
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "framed"})
+    chunked = {"Transfer-Encoding": "chunked"}
+    assert raw_put(url, {}, b"") == (411, "MissingContentLength")
+    assert raw_put(url, chunked, b"3\r\nabc\r\n0\r\n\r\n") == (501, "NotImplemented")
+    assert raw_put(url, {"Content-Length": "10"}, b"short") == (400, "IncompleteBody")
+    assert raw_put(url, {"Content-Length": "5"}, b"whole") == (200, "")
 
 
 # ------------------------------------------------------------------ checksums
@@ -334,6 +377,58 @@ def test_boto3s_trailing_checksum_is_decoded_and_checked(s3: Any, trailing: None
     assert s3.get_object(Bucket=BUCKET, Key="chunked")["Body"].read() == b"the payload"
 
 
+def signed_chunks(endpoint: str, key: str, chunks: list[bytes]) -> tuple[dict[str, str], bytes]:
+    """A STREAMING-AWS4-HMAC-SHA256-PAYLOAD PUT built from the AWS docs' recipe: the seed
+    signature by botocore, each chunk's chained to the previous one by hand."""
+    streaming = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    encoded_length = sum(
+        len(f"{len(c):x};chunk-signature={'0' * 64}\r\n\r\n") + len(c) for c in chunks
+    )
+    encoded_length += len(f"0;chunk-signature={'0' * 64}\r\n\r\n")
+    request = AWSRequest(method="PUT", url=f"{endpoint}/{BUCKET}/{key}")
+    request.headers["X-Amz-Content-SHA256"] = streaming
+    request.headers["Content-Encoding"] = "aws-chunked"
+    request.headers["X-Amz-Decoded-Content-Length"] = str(sum(map(len, chunks)))
+    request.headers["Content-Length"] = str(encoded_length)
+    botocore.auth.SigV4Auth(CREDENTIALS, "s3", aws.REGION).add_auth(request)
+    headers = dict(request.headers.items())
+    amz_date = headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/{aws.REGION}/s3/aws4_request"
+    key_bytes = f"AWS4{aws.SECRET_ACCESS_KEY}".encode()
+    for part in (amz_date[:8], aws.REGION, "s3", "aws4_request"):
+        key_bytes = hmac.new(key_bytes, part.encode(), hashlib.sha256).digest()
+    previous = headers["Authorization"].rpartition("Signature=")[2]
+    body = b""
+    for chunk in [*chunks, b""]:
+        to_sign = "\n".join(
+            [
+                "AWS4-HMAC-SHA256-PAYLOAD",
+                amz_date,
+                scope,
+                previous,
+                hashlib.sha256(b"").hexdigest(),
+                hashlib.sha256(chunk).hexdigest(),
+            ]
+        )
+        previous = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + chunk + b"\r\n"
+    assert len(body) == encoded_length
+    return headers, body
+
+
+def test_signed_chunks_are_checked_one_by_one(endpoint: str, s3: Any):
+    # Given a body sent in two signed chunks, and the same with one byte changed
+    headers, body = signed_chunks(endpoint, "signed-chunks", [b"first chunk ", b"second chunk"])
+    tampered = body.replace(b"second", b"Second")
+    url = f"{endpoint}/{BUCKET}/signed-chunks"
+    # When / Then
+    refused = requests.put(url, data=tampered, headers=headers, timeout=10)
+    assert error_of(refused) == (403, "SignatureDoesNotMatch")
+    assert requests.put(url, data=body, headers=headers, timeout=10).status_code == 200
+    stored = s3.get_object(Bucket=BUCKET, Key="signed-chunks")["Body"].read()
+    assert stored == b"first chunk second chunk"
+
+
 # ------------------------------------------------------------------ multipart
 
 
@@ -354,6 +449,30 @@ def test_a_part_with_a_checksum_for_an_upload_created_without_is_400(s3: Any):
         "Checksum Type mismatch occurred, expected checksum Type: null, actual checksum Type: crc32"
     )
     assert requests.put(part_url(s3, "plain", upload, 1), data=b"x", timeout=10).status_code == 200
+
+
+def test_a_corrupted_part_through_a_url_that_signs_its_checksum_is_bad_digest(s3: Any):
+    # Given a CRC64NVME upload and a part URL signing the part's checksum, as the API signs
+    created = s3.create_multipart_upload(
+        Bucket=BUCKET, Key="corrupt", ChecksumAlgorithm="CRC64NVME", ChecksumType="FULL_OBJECT"
+    )
+    value = checksum("CRC64NVME", b"part bytes")
+    params = {"Bucket": BUCKET, "Key": "corrupt", "UploadId": created["UploadId"]}
+    url = s3.generate_presigned_url(
+        "upload_part", Params={**params, "PartNumber": 1, "ChecksumCRC64NVME": value}
+    )
+    header = {"x-amz-checksum-crc64nvme": value}
+    # When a byte flips on the way, then the part arrives intact
+    flipped = requests.put(url, data=b"part byteS", headers=header, timeout=10)
+    intact = requests.put(url, data=b"part bytes", headers=header, timeout=10)
+    # Then
+    assert error_of(flipped) == (400, "BadDigest")
+    assert intact.status_code == 200
+    listed = s3.list_parts(**params)
+    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC64NVME"]) for p in listed["Parts"]] == [
+        (1, 10, value)
+    ]
+    assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == ("CRC64NVME", "FULL_OBJECT")
 
 
 def test_a_part_with_another_algorithm_than_the_uploads_is_400(s3: Any):
@@ -426,6 +545,8 @@ def test_a_full_object_checksum_is_checked_at_complete(s3: Any, algorithm: str):
     assert (done[field], done["ChecksumType"]) == (right, "FULL_OBJECT")
     head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
     assert (head[field], head["ChecksumType"]) == (right, "FULL_OBJECT")
+    attributes = s3.get_object_attributes(Bucket=BUCKET, Key=key, ObjectAttributes=["Checksum"])
+    assert attributes["Checksum"][field] == right  # moto's own record (its CRC32C fixed)
 
 
 def test_complete_with_another_checksum_type_is_bad_digest(s3: Any):
@@ -457,13 +578,22 @@ def test_a_composite_upload_lists_every_parts_checksum_at_complete(s3: Any):
         lambda: s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": wrong})
     )
     listed = [{**p, "ChecksumSHA256": s} for p, s in zip(parts, sums, strict=True)]
-    done = s3.complete_multipart_upload(**complete, MultipartUpload={"Parts": listed})
+    raw = b"".join(base64.b64decode(s) for s in sums)
+    whole = f"{checksum('SHA256', raw)}-2"
+    not_whole = client_error(
+        lambda: s3.complete_multipart_upload(
+            **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=f"{sums[0]}-2"
+        )
+    )
+    done = s3.complete_multipart_upload(
+        **complete, MultipartUpload={"Parts": listed}, ChecksumSHA256=whole
+    )
     # Then
     assert missing[:2] == (400, "InvalidRequest")
     assert "It was missing for part 1 in the request." in missing[2]
     assert mismatch[:2] == (400, "InvalidPart")
-    raw = b"".join(base64.b64decode(s) for s in sums)
-    assert done["ChecksumSHA256"] == f"{checksum('SHA256', raw)}-2"
+    assert not_whole[:2] == (400, "BadDigest")
+    assert done["ChecksumSHA256"] == whole
     assert done["ChecksumType"] == "COMPOSITE"
 
 
