@@ -249,6 +249,16 @@ def test_every_error_has_its_tus_status_and_our_error_json(api: Api):
     assert (missing.status_code, missing.json()["error"]["field"]) == (400, "Upload-Length")
     nameless = api.call("POST", "/v1/tus/", headers=TUS | {"Upload-Length": "1"})
     assert nameless.status_code == 400
+    for name in ("../up", "x" * 1025):
+        bad = create(api, 1, name=name)
+        assert (bad.status_code, error_code(bad)) == (400, "INVALID_FIELD"), bad.text
+    typed_badly = {"Upload-Metadata": metadata("a.bin", "not a type")}
+    assert create(api, 1, **typed_badly).status_code == 400
+    not_base64 = create(api, 1, **{"Upload-Metadata": "filename ***"})
+    assert (not_base64.status_code, not_base64.json()["error"]["field"]) == (
+        400,
+        "Upload-Metadata",
+    )
     # No key: the gateway's 401; an unknown upload: 404
     assert head(api, url, key="").status_code == 401
     assert head(api, url.rsplit("/", 1)[0] + "/up_" + "x" * 24).status_code == 404
