@@ -254,6 +254,12 @@ def test_bad_names_and_types_are_400(api: Api, name, kind):
         assert answer.json()["error"]["code"] == "INVALID_FIELD"
 
 
+def test_a_query_string_that_is_not_utf8_is_400(api: Api):
+    uppy = uppy_for(api)
+    answer = requests.get(f"{uppy.endpoint}/s3/params?filename=%FF.txt&type=text/plain", timeout=30)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "INVALID_FIELD")
+
+
 def test_missing_key_and_bad_part_numbers_are_400(api: Api):
     uppy = uppy_for(api)
     created = uppy.create("x.bin").json()

@@ -144,7 +144,11 @@ def form_query(app: APIGatewayHttpResolver, name: str, default: str | None = Non
     """A query parameter as a browser's URLSearchParams wrote it (form encoding: `+` is a
     space), read from the raw query string, which API Gateway passes on untouched.
     Missing and no default: 400 MISSING_FIELD."""
-    values = parse_qs(app.current_event.raw_query_string, keep_blank_values=True).get(name)
+    raw = app.current_event.raw_query_string
+    try:
+        values = parse_qs(raw, keep_blank_values=True, errors="strict").get(name)
+    except UnicodeDecodeError as exc:
+        raise InvalidFieldError("the query string is not UTF-8", field=name) from exc
     if values:
         return values[0]
     if default is None:
