@@ -64,9 +64,14 @@ def _part_puts_without_form_type(app: Any) -> Any:
 
 
 class _PartFriendlyMotoServer(ThreadedMotoServer):
+    wrap: Any = None
+    """A WSGI layer around the app (devstack.notifications watches it for new objects)."""
+
     def _server_entry(self) -> None:
         serialize_dynamodb()
         app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
+        if self.wrap is not None:
+            app = self.wrap(app)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )
@@ -81,8 +86,9 @@ class MotoServer:
     makes a stack started after another one begin empty.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, wrap: Any = None) -> None:
         self._server = _PartFriendlyMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.wrap = wrap
         self._port = port
         self.endpoint = ""
 

@@ -272,6 +272,14 @@ class Gateway:
 
     # -- requests
 
+    def log_target(self, method: str, raw_path: str) -> str:
+        """The route key a request matches (`GET /v1/files/{key+}`), never its path."""
+        try:
+            found = self.router.find(method, decode_path(raw_path))
+        except UnicodeDecodeError:
+            found = None
+        return found[0].spec.route_key if found else f"{method} (no route)"
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         """One request, start to end, including CORS headers and the request id."""
         req_id = request_id()
@@ -391,9 +399,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         response = self._respond()
         elapsed = (time.monotonic() - started) * 1000
-        raw_path, _ = split_target(self.path)  # no query string: it may hold secrets
+        raw_path, _ = split_target(self.path)
+        # The route key, as the template's access log has it: a path or a query string
+        # may hold secrets (an upload token, a signature) or a user's file names.
+        target = self.server.gateway.log_target(self.command, raw_path)
         # Logged before writing, so the line precedes whatever the client does next.
-        log(f"{self.command} {raw_path} {response.status} {elapsed:.0f}ms")
+        log(f"{target} {response.status} {elapsed:.0f}ms")
         self._write(response)
         if self.server.closing:
             self.close_connection = True

@@ -12,8 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from botocore.exceptions import ClientError
+
 from devstack import aws
 from devstack.gateway import Gateway
+from devstack.notifications import Notifier
 from devstack.runtime import log
 from devstack.schedule import Scheduler, default_event
 from devstack.template import StackSpec, TemplateError, load_template
@@ -64,6 +67,7 @@ class LocalStack:
         self._gateway: Gateway | None = None
         self._api_key: str | None = None
         self._scheduler: Scheduler | None = None
+        self._notifier: Notifier | None = None
 
     # -- lifecycle
 
@@ -83,13 +87,15 @@ class LocalStack:
         spec = self._spec = load_template(self.template, self.parameter_overrides)
         for warning in spec.warnings:
             aws.warn(warning)
-        self._moto = aws.MotoServer(self.s3_port)
+        self._notifier = Notifier(spec, self._deliver, self._head)
+        self._moto = aws.MotoServer(self.s3_port, wrap=self._notifier.wrap)
         endpoint = self._moto.start()
         for warning in aws.create_resources(spec, endpoint):
             aws.warn(warning)
         self._gateway = Gateway(spec, endpoint, self.port, self.dev_identity)
         self._gateway.start()
         self._api_key = self.seed(self) if self.seed else DEV_API_KEY
+        self._notifier.start()
         if self.schedule_seconds is not None:  # after the seed: runs see a seeded stack
             self._scheduler = Scheduler(spec, self._gateway.functions.invoke, self.schedule_seconds)
             self._scheduler.start()
@@ -101,9 +107,12 @@ class LocalStack:
         The scheduler goes first: a run in flight still has its environment and moto.
         """
         scheduler, gateway, moto = self._scheduler, self._gateway, self._moto
+        notifier, self._notifier = self._notifier, None
         self._scheduler, self._gateway, self._moto = None, None, None
         self._api_key = None
         try:
+            if notifier is not None:
+                notifier.stop()
             if scheduler is not None:
                 scheduler.stop()
             if gateway is not None:
@@ -169,6 +178,28 @@ class LocalStack:
         function = self.spec.function(logical_id)
         event = default_event(function, self.spec) if event is None else event
         return self._running_gateway().functions.invoke(logical_id, event)
+
+    @property
+    def notifier(self) -> Notifier:
+        """S3's events to EventBridge rules; `delivered` lists what reached functions."""
+        if self._notifier is None:
+            raise RuntimeError("start the LocalStack first")
+        return self._notifier
+
+    @classmethod
+    def current(cls) -> LocalStack | None:
+        """The stack running in this process, if any (only one can)."""
+        return cls._running
+
+    def _deliver(self, logical_id: str, event: Any) -> Any:
+        return self._running_gateway().functions.invoke(logical_id, event)
+
+    def _head(self, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            answer: dict[str, Any] = dict(self.s3().head_object(Bucket=bucket, Key=key))
+        except ClientError:
+            return None
+        return answer
 
     def client(self, service: str) -> Any:
         """A boto3 client of any service on the local endpoint, fake credentials."""

@@ -42,6 +42,9 @@ DRAFT_GONE = ("DRAFT_NOT_FOUND", "DRAFT_EXPIRED")
 # undocumented answer) by saying what it can answer. Codes that follow from a route's
 # shape are added by `route_codes`: bad bodies, queries and path parameters, and what
 # every keyed route may answer (FORBIDDEN, RATE_LIMITED, DATABASE_ERROR, …).
+# Companion routes: the token in the path is the credential (no authorizer runs).
+COMPANION_START = ("INVALID_TOKEN", "TOKEN_USED_UP", "FORBIDDEN", "MISSING_FIELD", "INVALID_FIELD")
+COMPANION_UPLOAD = ("INVALID_TOKEN", "MISSING_FIELD", *UPLOAD_GONE)
 ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
     "GET /health": (),
     "GET /v1/openapi.json": (),
@@ -77,6 +80,20 @@ ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
     ),
     "DELETE /v1/drafts/{draft_id}": (*DRAFT_GONE, "DRAFT_CONFIRMED", "DRAFT_CONFIRMING"),
     "POST /v1/upload-tokens": ("FILE_TOO_LARGE",),
+    "GET /v1/companion/{token}/s3/params": COMPANION_START,
+    "POST /v1/companion/{token}/s3/multipart": COMPANION_START,
+    "GET /v1/companion/{token}/s3/multipart/{upload_id}/{part_number}": (
+        *COMPANION_UPLOAD,
+        "INVALID_FIELD",
+    ),
+    "GET /v1/companion/{token}/s3/multipart/{upload_id}": COMPANION_UPLOAD,
+    "POST /v1/companion/{token}/s3/multipart/{upload_id}/complete": (
+        *COMPANION_UPLOAD,
+        "UPLOAD_INCOMPLETE",
+        "UPLOAD_COMPLETING",
+        "FILE_TOO_LARGE",
+    ),
+    "DELETE /v1/companion/{token}/s3/multipart/{upload_id}": COMPANION_UPLOAD,
 }
 BAD_BODY = ("INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD")
 BAD_QUERY = ("INVALID_FIELD",)

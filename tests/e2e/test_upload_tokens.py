@@ -125,9 +125,9 @@ def test_a_tampered_token_uploads_nothing(plain: Api):
         params(f"{endpoint}/{token[:-1]}"),
         params(f"{endpoint}/not-a-token"),
     ]
-    # Then each is 401 with the error JSON, and the genuine token still works
+    # Then each is 403 with the error JSON, and the genuine token still works
     for answer in answers:
-        assert (answer.status_code, answer.json()["error"]["code"]) == (401, "INVALID_TOKEN")
+        assert (answer.status_code, answer.json()["error"]["code"]) == (403, "INVALID_TOKEN")
     assert params(f"{endpoint}/{token}").status_code == 200
 
 
@@ -143,5 +143,5 @@ def test_an_expired_token_is_refused(plain: Api):
     # When it asks for an upload
     answer = params(f"{plain.url}/v1/companion/{token}")
     # Then
-    assert (answer.status_code, answer.json()["error"]["code"]) == (401, "INVALID_TOKEN")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "INVALID_TOKEN")
     assert "expired" in answer.json()["error"]["message"]

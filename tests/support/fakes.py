@@ -6,6 +6,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from stowage.domain.ports import NewObject, ObjectInfo, SessionPage, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
@@ -54,11 +55,19 @@ class FakeSessionStore:
             self._replace(self.sessions[session.upload_id], completing_until=None)
 
     def mark_completed(
-        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+        self,
+        session: UploadSession,
+        now: datetime,
+        etag: str,
+        twin: str | None = None,
+        plan: Any = None,
     ) -> UploadSession:
         with self.lock:
             current = self.sessions[session.upload_id]
-            moved = {"key": twin, "deduplicated": True} if twin else {}
+            moved: dict[str, Any] = {"key": twin, "deduplicated": True} if twin else {}
+            if plan is not None:
+                moved |= {"size": plan.size, "part_size": plan.part_size}
+                moved |= {"part_count": plan.part_count}
             return self._replace(
                 current,
                 status="completed",
@@ -139,7 +148,7 @@ class FakeObjectStore:
         self.uploads[s3_upload_id].parts[part_number] = data
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+        self, key: str, s3_upload_id: str, part_number: int, size: int | None, expires_in: int
     ) -> str:
         self._count("presign_part")
         return f"https://fake/{key}?uploadId={s3_upload_id}&partNumber={part_number}&len={size}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -137,3 +138,15 @@ def api_base(app: APIGatewayHttpResolver) -> str:
     stage = context.stage
     suffix = "" if stage in ("", "$default") else f"/{stage}"
     return f"{scheme}://{context.domain_name}{suffix}"
+
+
+def form_query(app: APIGatewayHttpResolver, name: str, default: str | None = None) -> str:
+    """A query parameter as a browser's URLSearchParams wrote it (form encoding: `+` is a
+    space), read from the raw query string, which API Gateway passes on untouched.
+    Missing and no default: 400 MISSING_FIELD."""
+    values = parse_qs(app.current_event.raw_query_string, keep_blank_values=True).get(name)
+    if values:
+        return values[0]
+    if default is None:
+        raise MissingFieldError(f"{name} is required", field=name)
+    return default

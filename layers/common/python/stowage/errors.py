@@ -51,7 +51,7 @@ class InvalidTokenError(StowageError):
     """An upload token (or a POST's claim) that is malformed, tampered with or expired.
     Not in contract v1, which says only "401/403 with the error JSON"."""
 
-    code, status = "INVALID_TOKEN", 401
+    code, status = "INVALID_TOKEN", 403
 
 
 class TokenUsedUpError(StowageError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from stowage.adapters.aws import dynamodb_client, s3_client
-from stowage.adapters.clients import DynamoClientStore
+from stowage.adapters.clients import DynamoClientStore, EnabledClients
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.index import DynamoIndexStore
@@ -21,6 +21,7 @@ from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
+from stowage.domain.companion import CompanionRules, CompanionService, PostRegistrar
 from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
 from stowage.domain.tokens import TokenService, TokenSigner
@@ -108,3 +109,17 @@ def build_token_service() -> TokenService:
     settings = upload_settings()
     counter = DynamoFileCounter(dynamodb_client(), settings.uploads_table)
     return TokenService(TokenSigner(upload_token_secret), counter, settings.max_file_size)
+
+
+def build_companion_service() -> CompanionService:
+    clients = EnabledClients(DynamoClientStore(dynamodb_client(), auth_settings().clients_table))
+    rules = CompanionRules(
+        post_ttl=draft_settings().upload_ttl, part_url_ttl=upload_settings().part_url_ttl
+    )
+    drafts = S3ObjectStore(s3_client(), draft_settings().drafts_bucket)
+    return CompanionService(build_token_service(), clients, build_upload_service(), drafts, rules)
+
+
+def build_post_registrar() -> PostRegistrar:
+    drafts = S3ObjectStore(s3_client(), draft_settings().drafts_bucket)
+    return PostRegistrar(TokenSigner(upload_token_secret), build_draft_service(), drafts)

@@ -113,3 +113,15 @@ def _item(record: ClientRecord) -> dict[str, Any]:
 
 def _record(item: dict[str, Any]) -> ClientRecord:
     return ClientRecord.model_validate(from_item(item))
+
+
+class EnabledClients:
+    """Whether a client may still act (its upload tokens die with it). IAM:
+    dynamodb:GetItem on the clients table."""
+
+    def __init__(self, store: DynamoClientStore) -> None:
+        self.store = store
+
+    def enabled(self, client_id: str) -> bool:
+        record = self.store.get(client_id)
+        return record is not None and not record.disabled

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from stowage.adapters.aws import error_code, translated
+from stowage.domain.parts import PartPlan
 from stowage.domain.ports import SessionPage
 from stowage.domain.session import UploadSession
 from stowage.errors import DatabaseError, InvalidFieldError
@@ -138,7 +139,9 @@ class DynamoRecords:
         # expressions use them: DynamoDB rejects unused ones.
         used = update + condition
         names = {
-            k: v for k, v in {"#s": "status", "#ttl": "ttl", "#key": "key"}.items() if k in used
+            k: v
+            for k, v in {"#s": "status", "#ttl": "ttl", "#key": "key", "#size": "size"}.items()
+            if k in used
         }
         states = (":initiated", ":in_progress", ":pending")
         values = values | {k: k[1:] for k in states if k in used}
@@ -232,7 +235,12 @@ class DynamoSessionStore(DynamoRecords):
         self._release(session.upload_id)
 
     def mark_completed(
-        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+        self,
+        session: UploadSession,
+        now: datetime,
+        etag: str,
+        twin: str | None = None,
+        plan: PartPlan | None = None,
     ) -> UploadSession:
         # Unconditional on state: the object exists, so "completed" is the truth now.
         values = {
@@ -248,6 +256,9 @@ class DynamoSessionStore(DynamoRecords):
         if twin is not None:
             assignments += ", #key = :key, deduplicated = :dedup"
             values |= {":key": twin, ":dedup": True}
+        if plan is not None:
+            assignments += ", #size = :size, part_size = :psize, part_count = :pcount"
+            values |= {":size": plan.size, ":psize": plan.part_size, ":pcount": plan.part_count}
         return UploadSession.model_validate(self._finish(session.upload_id, assignments, values))
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:

@@ -11,7 +11,7 @@ is 404, not 403).
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
@@ -44,19 +44,20 @@ class S3ObjectStore:
         return answer["UploadId"]
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
+        self, key: str, s3_upload_id: str, part_number: int, size: int | None, expires_in: int
     ) -> str:
-        # ContentLength is signed, so S3 refuses a PUT of any other length.
+        # ContentLength is signed, so S3 refuses a PUT of any other length; an upload of
+        # unknown size signs none, and its complete checks the total instead.
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": s3_upload_id,
+            "PartNumber": part_number,
+        }
+        if size is not None:
+            params["ContentLength"] = size
         return self.client.generate_presigned_url(
-            "upload_part",
-            Params={
-                "Bucket": self.bucket,
-                "Key": key,
-                "UploadId": s3_upload_id,
-                "PartNumber": part_number,
-                "ContentLength": size,
-            },
-            ExpiresIn=expires_in,
+            "upload_part", Params=params, ExpiresIn=expires_in
         )
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
@@ -127,6 +128,25 @@ class S3ObjectStore:
             Key=key,
             Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            ExpiresIn=expires_in,
+        )
+        return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
+
+    def presign_open_post(
+        self, key: str, content_type: str, max_size: int, expires_in: int, claim: str
+    ) -> PostForm:
+        """A browser's single-request upload of unknown size: 0..`max_size` bytes of
+        `content_type` at `key`, carrying `claim` as metadata (all pinned by the policy)."""
+        meta = {"x-amz-meta-claim": claim}
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type, **meta},
+            Conditions=[
+                {"Content-Type": content_type},
+                meta,
+                ["content-length-range", 0, max_size],
+            ],
             ExpiresIn=expires_in,
         )
         return PostForm(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})

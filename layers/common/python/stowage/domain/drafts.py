@@ -115,14 +115,30 @@ class DraftService:
             draft_id=draft.draft_id, upload=upload, expires_at=draft.expires_at
         )
 
+    def adopt_draft(self, caller: Caller, request: CreateDraftRequest, draft_id: str) -> None:
+        """Record a draft whose bytes already sit at `drafts/{draft_id}` (a browser's POST,
+        told by S3's event), unless it is recorded already: events come more than once."""
+        if self.drafts.get(draft_id) is not None:
+            return
+        now = self.clock()
+        new = self.catalog.admit(caller, request, now, self.rules.max_file_size)
+        _check_draft_size(request.size)
+        draft = self._new_draft(new.owner, (new.name, new.backup), request, now, draft_id)
+        try:
+            self.drafts.create(draft)
+        except StowageError:
+            if self.drafts.get(draft_id) is None:  # not a twin event that recorded it first
+                raise
+
     def _new_draft(
         self,
         owner: Owner,
         naming: tuple[str, BackupOf | None],
         request: CreateDraftRequest,
         now: datetime,
+        draft_id: str | None = None,
     ) -> Draft:
-        (name, backup), draft_id = naming, self.new_id()
+        (name, backup), draft_id = naming, draft_id or self.new_id()
         return Draft(
             draft_id=draft_id,
             client_id=owner.client_id,

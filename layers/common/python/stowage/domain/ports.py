@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from stowage.domain.draft import Draft
+from stowage.domain.parts import PartPlan
 from stowage.domain.session import UploadSession
 
 
@@ -45,8 +46,10 @@ class ObjectStore(Protocol):
     def create_multipart(self, new: NewObject) -> str: ...
 
     def presign_part(
-        self, key: str, s3_upload_id: str, part_number: int, size: int, expires_in: int
-    ) -> str: ...
+        self, key: str, s3_upload_id: str, part_number: int, size: int | None, expires_in: int
+    ) -> str:
+        """A PUT of exactly `size` bytes; of any size when None (an upload of unknown size)."""
+        ...
 
     def list_parts(self, key: str, s3_upload_id: str) -> list[StoredPart] | None:
         """Every part S3 holds, or None when the multipart upload no longer exists."""
@@ -147,10 +150,16 @@ class SessionStore(Protocol):
         ...
 
     def mark_completed(
-        self, session: UploadSession, now: datetime, etag: str, twin: str | None = None
+        self,
+        session: UploadSession,
+        now: datetime,
+        etag: str,
+        twin: str | None = None,
+        plan: PartPlan | None = None,
     ) -> UploadSession:
         """Completed, whatever the state was; `twin` is the key of an earlier identical
-        backup the session now points at (its own object was not kept)."""
+        backup the session now points at (its own object was not kept); `plan` the size
+        and parts an upload of unknown size turned out to have."""
         ...
 
     def mark_cancelled(self, session: UploadSession, now: datetime) -> bool:

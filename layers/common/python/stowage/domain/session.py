@@ -19,6 +19,9 @@ class UploadSession(OwnedRecord):
     part_count: int
     s3_upload_id: str
     status: StoredStatus
+    size_limit: int | None = None
+    """Set for an upload of unknown size (a browser's, through Uppy): the most it may
+    hold. Until it completes, `size` is 0 and any part 1..10,000 may be signed."""
 
     @property
     def plan(self) -> PartPlan:

@@ -22,12 +22,13 @@ from stowage.domain.catalog import (
 from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.clock import utc_now
 from stowage.domain.naming import choose_key
-from stowage.domain.parts import plan_parts
+from stowage.domain.parts import MAX_PARTS, MIN_PART_SIZE, PartPlan, plan_parts
 from stowage.domain.ports import ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
 from stowage.domain.waiting import Patience, answer_when_free
 from stowage.errors import (
+    FileTooLargeError,
     InvalidFieldError,
     SizeMismatchError,
     StowageError,
@@ -107,15 +108,31 @@ class UploadService:
         session = self._start(new.owner, (new.name, new.backup), request, now)
         return InitUploadResponse(**_init_fields(session))
 
+    def init_open_upload(
+        self, caller: Caller, request: InitUploadRequest, size_limit: int
+    ) -> InitUploadResponse:
+        """An upload whose size is known only when it completes (a browser's, through
+        Uppy, which sends none): any part 1..10,000 may be signed, of any length, and
+        complete refuses (and aborts) more than `size_limit` bytes in all."""
+        now = self.clock()
+        new = self.catalog.admit(caller, request, now, self.rules.max_file_size)
+        session = self._start(new.owner, (new.name, None), request, now, size_limit)
+        return InitUploadResponse(**_init_fields(session))
+
     def _start(
         self,
         owner: Owner,
         naming: tuple[str, BackupOf | None],
         request: InitUploadRequest,
         now: datetime,
+        size_limit: int | None = None,
     ) -> UploadSession:
         name, backup = naming
-        plan = plan_parts(request.size, request.part_size, self.rules.default_part_size)
+        plan = (
+            plan_parts(request.size, request.part_size, self.rules.default_part_size)
+            if size_limit is None
+            else PartPlan(size=0, part_size=MIN_PART_SIZE, part_count=MAX_PARTS)
+        )
         content_type = content_type_for(name, request.content_type)
         upload_id = self.new_id()
         key = choose_key(
@@ -149,6 +166,7 @@ class UploadService:
             expires_at=now + self.rules.session_idle,
             app=backup.app if backup else None,
             iteration=backup.iteration if backup else None,
+            size_limit=size_limit,
         )
         self._record_or_abort(session)
         return session
@@ -182,9 +200,9 @@ class UploadService:
             SignedPart(
                 part_number=n,
                 url=self.storage.presign_part(
-                    session.key, session.s3_upload_id, n, session.plan.size_of(n), ttl
+                    session.key, session.s3_upload_id, n, _signed_size(session, n), ttl
                 ),
-                size=session.plan.size_of(n),
+                size=_signed_size(session, n) or 0,
                 expires_at=expires_at,
             )
             for n in numbers
@@ -228,26 +246,51 @@ class UploadService:
         held = self.storage.list_parts(session.key, session.s3_upload_id)
         if held is None:
             return self._recover_completed(session, now)
-        chosen = _verified_parts(session, held, request)
+        if session.size_limit is None:
+            chosen, plan = _verified_parts(session, held, request), None
+        else:
+            chosen = _claimed_parts(held, request)
+            plan = self._within_limit(session, chosen, now)
         if not self.sessions.claim_completion(session, now, now + self.rules.completion_lease):
             return None
         try:
             etag = self.storage.complete_multipart(session.key, session.s3_upload_id, chosen)
-            return self._finish(session, etag)
+            return self._finish(session, etag, plan)
         except StowageError:
             # Whatever failed, a retry need not wait for this lease to run out: it finds
             # the upload still open, or completed in S3 and only to be recorded.
             self._release(session)
             raise
 
-    def _finish(self, session: UploadSession, etag: str) -> CompleteUploadResponse:
+    def _within_limit(
+        self, session: UploadSession, chosen: list[StoredPart], now: datetime
+    ) -> PartPlan:
+        """The size an upload of unknown size turned out to have; over its limit, the
+        upload is cancelled and aborted (nothing is stored) and the answer is 413."""
+        total, limit = sum(p.size for p in chosen), session.size_limit or 0
+        if total <= limit:
+            return PartPlan(size=total, part_size=chosen[0].size, part_count=len(chosen))
+        if self.sessions.mark_cancelled(session, now):
+            self.storage.abort_multipart(session.key, session.s3_upload_id)
+            self.sessions.mark_aborted(session)
+            self.sessions.release_key(session.key, session.upload_id)
+        raise FileTooLargeError(
+            f"the upload holds {total} bytes, over its limit of {limit}; it is cancelled",
+            field="size",
+        )
+
+    def _finish(
+        self, session: UploadSession, etag: str, plan: PartPlan | None = None
+    ) -> CompleteUploadResponse:
         """Record the stored file in the user's catalog, then the session as completed
         (pointing at an earlier identical backup if the catalog found one), and only then
         drop the duplicate copy: a failure in between leaves the copy, never neither."""
         now = self.clock()
+        if plan is not None:
+            session = session.model_copy(update={"size": plan.size})
         kept = self.catalog.stored(session.owner, index_entry(session, now))
         twin = kept.key if kept.key != session.key else None
-        completed = self.sessions.mark_completed(session, now, etag, twin)
+        completed = self.sessions.mark_completed(session, now, etag, twin, plan)
         if twin is not None:
             self.catalog.drop_duplicate(session.key)
         return _completed_answer(completed)
@@ -265,7 +308,10 @@ class UploadService:
         info = self.storage.head(session.key)
         if info is None or info.metadata.get(META_UPLOAD) != session.upload_id:
             raise UploadExpiredError("the upload no longer exists in storage; start again")
-        return self._finish(session, info.etag)
+        plan = None
+        if session.size_limit is not None:  # its parts are gone; the object tells the size
+            plan = PartPlan(size=info.size, part_size=info.size, part_count=1)
+        return self._finish(session, info.etag, plan)
 
     # --- cancel -----------------------------------------------------------------------
     def cancel_upload(self, caller: Caller, upload_id: str) -> CancelUploadResponse:
@@ -315,6 +361,10 @@ class UploadService:
         return UploadListResponse(uploads=summaries, next_cursor=page.cursor)
 
     # --- shared checks ----------------------------------------------------------------
+    def find_own(self, caller: Caller, upload_id: str) -> UploadSession:
+        """The caller's upload session, or 404 (UPLOAD_NOT_FOUND)."""
+        return self._owned(caller, upload_id)
+
     def _owned(self, caller: Caller, upload_id: str) -> UploadSession:
         """The caller's upload, or 404 — also for other clients' uploads, so existence
         never leaks across tenants."""
@@ -341,6 +391,34 @@ class UploadService:
 
 def _plain_etag(etag: str) -> str:
     return etag.strip().strip('"')
+
+
+def _signed_size(session: UploadSession, part_number: int) -> int | None:
+    """The exact length a part's URL is signed for; None (any) in an upload of unknown size."""
+    return None if session.size_limit is not None else session.plan.size_of(part_number)
+
+
+def _claimed_parts(
+    held: list[StoredPart], request: CompleteUploadRequest | None
+) -> list[StoredPart]:
+    """For an upload of unknown size: the parts the client lists (each held by S3 with
+    that ETag), else every part S3 holds; in order."""
+    by_number = {p.part_number: p for p in held}
+    claimed = {p.part_number: _plain_etag(p.etag) for p in (request.parts or [])} if request else {}
+    if not claimed:
+        if not held:
+            raise UploadIncompleteError("no part is uploaded yet", missing=[1])
+        return sorted(held, key=lambda p: p.part_number)
+    wrong = [
+        n
+        for n, tag in sorted(claimed.items())
+        if n not in by_number or _plain_etag(by_number[n].etag) != tag
+    ]
+    if wrong:
+        raise UploadIncompleteError(
+            f"{len(wrong)} of the parts listed are not held by S3 with those ETags", missing=wrong
+        )
+    return [by_number[n] for n in sorted(claimed)]
 
 
 def _verified_parts(
