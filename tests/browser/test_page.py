@@ -69,7 +69,7 @@ def test_a_person_uploads_sees_downloads_and_deletes_a_file(
     # And the key left the address bar, went only to this API, and nothing failed
     assert "#key" not in page.url
     assert_key_only_sent_to_the_api(requests, api)
-    assert page_errors.seen == []
+    assert page_errors.unexpected == []
 
 
 def assert_key_only_sent_to_the_api(requests: list[Request], api: Api) -> None:

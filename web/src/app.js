@@ -191,13 +191,20 @@ class FileList {
     }
   }
 
-  /** After an upload: list again until the new key is there (single uploads register
-   * when S3 tells stowage, a moment after the browser is done). */
-  async awaitKey (key) {
-    for (let delay = 250; delay <= 4000; delay *= 2) {
-      if ((await this.load()).includes(key)) return
+  /** After an upload: list again until a file the list did not show before is there.
+   * A single-request upload becomes a file when S3 has told stowage, a moment after the
+   * browser is done, and under its final key (not the one Uppy was told). */
+  async awaitNewFile () {
+    const before = new Set(this.shown())
+    for (let delay = 200; delay <= 6400; delay *= 2) {
+      const keys = await this.load()
+      if (keys.some((key) => !before.has(key))) return
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
+  }
+
+  shown () {
+    return [...$('file-rows').children].map((row) => row.dataset.key)
   }
 
   row (file) {
@@ -304,7 +311,7 @@ function withKey (key) {
   const files = new FileList(key)
   const uppy = createUppy()
   startUploads(uppy, () => tokens.endpoint())
-  uppy.on('upload-success', (file, response) => files.awaitKey(response?.body?.key))
+  uppy.on('upload-success', () => files.awaitNewFile())
   $('who').textContent = `Key ${key.slice(0, 8)}…`
   $('who').hidden = false
   $('sign-out').hidden = false
