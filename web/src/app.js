@@ -149,12 +149,13 @@ function showUploadError (text) {
 
 // ------------------------------------------------------------------------ files
 
+// Powers of 1024 with Uppy's labels, so the list and the Dashboard agree.
 const units = ['B', 'KB', 'MB', 'GB', 'TB']
 function formatSize (bytes) {
   let value = bytes
   let unit = 0
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
     unit += 1
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
