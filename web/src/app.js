@@ -197,11 +197,13 @@ class FileList {
    * browser is done, and under its final key (not the one Uppy was told). */
   async awaitNewFile () {
     const before = new Set(this.shown())
-    for (let delay = 200; delay <= 6400; delay *= 2) {
+    // About 30 s in all: S3's event usually takes a second or two.
+    for (const delay of [200, 400, 800, 1600, 3200, 4000, 4000, 4000, 4000, 4000, 4000]) {
       const keys = await this.load()
       if (keys.some((key) => !before.has(key))) return
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
+    $('files-status').textContent = 'Uploaded; it is not listed yet: try Refresh in a moment.'
   }
 
   shown () {
