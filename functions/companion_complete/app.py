@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import api_base, create_app, form_query
+from stowage.api import api_base, create_app, form_query, require_object_body
 from stowage.models.browser import CompleteMultipartRequest, CompleteMultipartResponse
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_companion_service
@@ -19,6 +19,7 @@ service = build_companion_service()
 def complete(
     token: str, upload_id: str, body: CompleteMultipartRequest
 ) -> CompleteMultipartResponse:
+    require_object_body(app)
     answer = service.complete(token, upload_id, form_query(app, "key"), body, api_base(app))
     logger.info("browser upload completed", extra={"upload_id": upload_id})
     return answer

@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app
+from stowage.api import create_app, require_object_body
 from stowage.models.browser import CreateMultipartRequest, CreateMultipartResponse
 from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_companion_service
@@ -17,6 +17,7 @@ service = build_companion_service()
 
 @app.post("/v1/companion/<token>/s3/multipart")
 def create_multipart(token: str, body: CreateMultipartRequest) -> CreateMultipartResponse:
+    require_object_body(app)
     answer = service.create(token, body)
     logger.info("browser upload started", extra={"upload_id": answer.uploadId})
     return answer

@@ -45,6 +45,8 @@ OUTSIDE_CONTRACT = {
     "DRAFT_CONFIRMING": 409,
     "DRAFT_CONFIRMED": 409,
     "PAYLOAD_TOO_LARGE": 413,
+    "INVALID_TOKEN": 403,  # browser uploads: "401/403 with the error JSON"
+    "TOKEN_USED_UP": 403,
 }
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
