@@ -110,21 +110,31 @@ def test_a_key_typed_in_is_kept_for_the_tab_and_a_wrong_one_refused(
     assert all("403" in line for line in page_errors.seen), page_errors.seen
 
 
-def test_a_token_link_uploads_but_cannot_list(page: Page, api: Api, tmp_path: Path) -> None:
+def test_a_token_link_uploads_a_dropped_file_but_cannot_list(page: Page, api: Api) -> None:
     # Given a token an app minted, and its user following the link
     token = mint(api, ttl_seconds=600)["token"]
-    path = a_file(tmp_path, 64 * 1024, ".txt")
+    name = unique_name(".txt")
     page.goto(f"{api.url}/#token={token}")
     expect(page.locator("#uploader")).to_be_visible()
     # Then there is no file list to see (a token cannot list)
     expect(page.locator("#files")).to_be_hidden()
     assert "#token" not in page.url
-    # When they choose a file
-    page.locator(FILE_INPUT).set_input_files(path)
-    # Then the page lists it as uploaded, and the API's client has it
-    expect(page.locator("#session-list li")).to_contain_text(path.name)
-    info = wait_for_file(api, path.name)
-    assert info["size"] == path.stat().st_size
+    # When they drag a 64 KiB file onto the Dashboard and drop it
+    transfer = page.evaluate_handle(
+        """(name) => {
+            const transfer = new DataTransfer()
+            const bytes = new Uint8Array(65536).fill(7)
+            transfer.items.add(new File([bytes], name, {type: 'text/plain'}))
+            return transfer
+        }""",
+        name,
+    )
+    page.dispatch_event(".uppy-Dashboard-inner", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(".uppy-Dashboard-inner", "drop", {"dataTransfer": transfer})
+    # Then the page lists it as uploaded, and the API's client has it, byte for byte
+    expect(page.locator("#session-list li")).to_contain_text(name)
+    info = wait_for_file(api, name)
+    assert file_bytes(api, info["key"]) == bytes([7]) * 65536
 
 
 def test_a_tampered_token_shows_an_error_and_stores_nothing(
