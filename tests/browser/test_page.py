@@ -160,13 +160,19 @@ def test_the_api_reference_renders_the_stacks_openapi_document(
     # Given the document the stack serves
     document = api.call("GET", "/v1/openapi.json").json()
     operations = sum(len(item) for item in document["paths"].values())
+    # And a tab that holds the key (the upload page was opened with it)
+    page.goto(f"{api.url}/#key={api.api_key}")
+    expect(page.locator("#files")).to_be_visible()
     # When the reference page is opened
     page.goto(f"{api.url}/docs")
     # Then Swagger UI shows every operation, from assets the stack served
     expect(page.locator("body[data-ready=true]")).to_have_count(1)
     expect(page.locator(".opblock")).to_have_count(operations)
     expect(page.locator(".info .title")).to_contain_text("stowage")
-    assert page_errors.seen == []
+    # And "Try it out" would send the tab's key
+    authorized = page.evaluate("window.stowageDocs.authSelectors.authorized().toJS()")
+    assert authorized["ApiKey"]["value"] == api.api_key
+    assert page_errors.unexpected == []
 
 
 @pytest.mark.parametrize("path", ["/", "/docs"])
