@@ -1,15 +1,12 @@
 """GET /v1/users/{user_id}/backups/latest?app=&role=: 302 to the user's newest backup."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller, link_response
+from stowage.api import api_handler, create_app, current_caller, link_response
 from stowage.models.common import AppName, Name
-from stowage.observability import logger, metrics, tracer
 from stowage.responses import link_responses
 from stowage.wiring import build_file_service
 
@@ -28,8 +25,4 @@ def latest_backup(
     return link_response(link, redirect=redirect)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

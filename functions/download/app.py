@@ -2,15 +2,12 @@
 `?redirect=false` for the link as JSON, `?info=true` for its metadata.
 HEAD /v1/files/{key+}: 200 if the caller has that file, 404 if not."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller, link_response, path_key
-from stowage.observability import logger, metrics, tracer
+from stowage.api import api_handler, create_app, current_caller, link_response, path_key
 from stowage.responses import DOWNLOAD_RESPONSES, EXISTS_RESPONSES
 from stowage.wiring import build_file_service
 
@@ -41,8 +38,4 @@ def exists() -> Response[str]:
     return Response(200, "application/json", "", headers)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -7,14 +7,10 @@ start reads one file instead of importing every handler.
 
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app
-from stowage.observability import logger, metrics, tracer
+from stowage.api import api_handler, create_app
 from stowage.responses import DOCUMENT_RESPONSES
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
@@ -32,8 +28,4 @@ def openapi() -> Response[str]:
     return Response(200, "application/json", document(), {"Cache-Control": "max-age=300"})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,15 +1,11 @@
 """POST /v1/uploads: start a resumable multipart upload (201), or for a backup the user
 already has byte for byte, answer with it at once (200, `deduplicated`)."""
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, created_response, current_caller
+from stowage.api import api_handler, create_app, created_response, current_caller
 from stowage.models.uploads import InitUploadRequest, InitUploadResponse
-from stowage.observability import logger, metrics, tracer
+from stowage.observability import logger
 from stowage.responses import created_or_deduplicated
 from stowage.wiring import build_upload_service
 
@@ -25,8 +21,4 @@ def init_upload(body: InitUploadRequest) -> Response[str]:
     return created_response(answer)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,14 +1,11 @@
 """GET /v1/uploads?status=&limit=&cursor=: the caller's uploads, newest first."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app, current_caller
+from stowage.api import api_handler, create_app, current_caller
 from stowage.models.uploads import UploadListResponse, UploadStatus
-from stowage.observability import logger, metrics, tracer
 from stowage.wiring import build_upload_service
 
 app = create_app()
@@ -24,8 +21,4 @@ def list_uploads(
     return service.list_uploads(current_caller(app), status, limit, cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

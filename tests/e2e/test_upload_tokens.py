@@ -153,3 +153,16 @@ def test_an_expired_token_is_refused(plain: Api):
     # Then
     assert (answer.status_code, answer.json()["error"]["code"]) == (403, "INVALID_TOKEN")
     assert "expired" in answer.json()["error"]["message"]
+
+
+def test_the_access_log_names_route_keys_never_paths():
+    # Given the HTTP API's access log format in template.yaml
+    from devstack.template import read_template
+    from tests.support.events import ROOT
+
+    api = read_template(ROOT / "template.yaml")["Resources"]["HttpApi"]["Properties"]
+    log_format = api["AccessLogSettings"]["Format"]
+    # Then it logs the route key, and nothing that holds a path (where tokens ride)
+    assert "$context.routeKey" in log_format
+    for field in ("$context.path", "$context.http.path", "$context.resourcePath", "rawPath"):
+        assert field not in log_format

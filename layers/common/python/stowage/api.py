@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -11,6 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from stowage.errors import (
@@ -25,7 +28,7 @@ from stowage.errors import (
 from stowage.models.files import DownloadLinkResponse
 from stowage.models.identity import Caller
 from stowage.models.uploads import DeduplicatedResponse
-from stowage.observability import logger
+from stowage.observability import logger, metrics, tracer
 from stowage.resolver import LimitedResolver
 
 
@@ -40,6 +43,24 @@ def create_app() -> APIGatewayHttpResolver:
     app.not_found()(lambda _exc: error_response(NotFoundError("no such route")))
     app.exception_handler(Exception)(unexpected_response)
     return app
+
+
+ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def api_handler(app: APIGatewayHttpResolver) -> ApiHandler:
+    """The Lambda entry point of an API function (`lambda_handler = api_handler(app)`): the
+    request id as correlation id in every log line, a trace that never holds the answer (many
+    answers are presigned URLs), and the ColdStart metric."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    entry: ApiHandler = lambda_handler  # Powertools' decorators are typed loosely
+    return entry
 
 
 def current_caller(app: APIGatewayHttpResolver) -> Caller:
@@ -93,7 +114,11 @@ def to_contract_error(errors: Any) -> StowageError:
     location = [str(part) for part in first.get("loc", ())[1:]]
     field = ".".join(location) or "body"
     if kind == "json_invalid":
-        return InvalidJsonError("the body is not valid JSON")
+        context = first.get("ctx")
+        reason = context.get("error") if isinstance(context, dict) else None
+        return InvalidJsonError(
+            f"the body is not valid JSON: {reason}" if reason else "the body is not valid JSON"
+        )
     if field == "body":
         return InvalidJsonError("the body must be a JSON object")
     if kind == "missing":

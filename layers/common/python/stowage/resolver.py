@@ -1,5 +1,6 @@
 """The resolver every handler uses: Powertools' HTTP API resolver, which refuses a request
-body over `MAX_BODY_BYTES` before anything routes, decodes or parses it."""
+body over `MAX_BODY_BYTES` before anything routes, decodes or parses it, and reads JSON
+bodies with the strict reader of `stowage.jsonbody`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stowage.errors import PayloadTooLargeError
+from stowage.jsonbody import read_json
 from stowage.observability import logger
 from stowage.units import MIB
 
@@ -37,6 +39,10 @@ class LimitedResolver(APIGatewayHttpResolver):
     error shape, to a body over `max_body_bytes`."""
 
     max_body_bytes = MAX_BODY_BYTES
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("json_body_deserializer", read_json)
+        super().__init__(**options)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         size = body_bytes(event)
