@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.helpers import CHROMIUM, STATIC, launch, serve_static
+from tests.browser.helpers import CHROMIUM, STATIC, PageErrors, launch, serve_static
 from tests.support.http import Api
 
 # Every wait is on an event or a selector, bounded by these (milliseconds).
@@ -34,32 +34,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch(playwright)
     yield browser
     browser.close()
-
-
-# moto answers a presigned POST with a 204 that carries no ETag and no CORS
-# Expose-Headers (S3 sends both), so Chromium logs this when @uppy/aws-s3 reads the
-# POST's ETag (it does not need it). Only this line is forgiven.
-MOTO_POST_ETAG = 'Refused to get unsafe header "etag"'
-
-
-class PageErrors:
-    """Uncaught errors and console errors (a CSP violation is one) of a page."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    @property
-    def unexpected(self) -> list[str]:
-        return [line for line in self.seen if MOTO_POST_ETAG not in line]
-
-    def watch(self, page: Page) -> None:
-        page.on("pageerror", lambda error: self.seen.append(f"pageerror: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                self.seen.append(f"console: {message.text}") if message.type == "error" else None
-            ),
-        )
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.browser.conftest import PageErrors
-from tests.browser.helpers import file_bytes, wait_for_file
+from tests.browser.helpers import PageErrors, file_bytes, wait_for_file
 from tests.support.http import Api, unique_name
 
 MiB = 1024 * 1024
