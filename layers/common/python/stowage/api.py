@@ -53,7 +53,11 @@ def api_handler(app: APIGatewayHttpResolver) -> ApiHandler:
     request id as correlation id in every log line, a trace that never holds the answer (many
     answers are presigned URLs), and the ColdStart metric."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    # Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it holds API keys and,
+    # on the Companion routes, upload tokens in the path.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
+    )
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
