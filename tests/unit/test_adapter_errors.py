@@ -167,7 +167,12 @@ def test_aborting_fails_on_anything_else(s3):
 @pytest.mark.parametrize("code", ["404", "NoSuchKey", "NotFound"])
 def test_head_of_a_missing_key_is_none(s3, code):
     store, stub = s3
-    stub.add_client_error("head_object", code, 404, expected_params={"Bucket": "files", "Key": "k"})
+    stub.add_client_error(
+        "head_object",
+        code,
+        404,
+        expected_params={"Bucket": "files", "Key": "k", "ChecksumMode": "ENABLED"},
+    )
     assert store.head("k") is None
 
 
