@@ -136,7 +136,7 @@ GROUPS = [
     Group(
         "drafts",
         ("domain/drafts.py",),
-        ("tests/integration/test_draft_handlers.py",),
+        ("tests/unit/test_draft_states.py", "tests/integration/test_draft_handlers.py"),
         0.80,
         method(
             "DraftService",
