@@ -394,7 +394,9 @@ def test_head_reads_what_s3_answers(s3):
         "ContentType": "image/png",
         "Metadata": {"client": "c", "upload": "up_1"},
     }
-    stub.add_response("head_object", answer, {"Bucket": "files", "Key": "a/b.png"})
+    stub.add_response(
+        "head_object", answer, {"Bucket": "files", "Key": "a/b.png", "ChecksumMode": "ENABLED"}
+    )
     info = store.head("a/b.png")
     assert info is not None
     assert (info.key, info.last_modified, info.content_type, info.metadata) == (
