@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, owner_prefix
+from stowage.domain.naming import base_name, check_path
 from stowage.domain.ports import FileStore
 from stowage.domain.stored import META_CLIENT
 from stowage.errors import (
@@ -100,6 +101,7 @@ class Naming:
     file_name: str | None
     app: str | None
     iteration: int | None
+    path: str | None = None
 
 
 class NamedRequest(Protocol):
@@ -111,16 +113,21 @@ class NamedRequest(Protocol):
     def app(self) -> str | None: ...
     @property
     def iteration(self) -> int | None: ...
+    @property
+    def path(self) -> str | None: ...
 
 
 def naming_of(request: NamedRequest) -> Naming:
-    return Naming(request.kind, request.file_name, request.app, request.iteration)
+    return Naming(request.kind, request.file_name, request.app, request.iteration, request.path)
 
 
 def name_for(owner: Owner, asked: Naming, now: datetime) -> tuple[str, BackupOf | None]:
     """The file name to store under: the client's, or for a backup
-    `{app}_db_{user_id}_{YYYYMMDDTHHMMSSZ}_it{iteration}.sqlite`."""
+    `{app}_db_{user_id}_{YYYYMMDDTHHMMSSZ}_it{iteration}.sqlite`. A file given by `path`
+    is named by its last segment."""
     if asked.kind == "backup":
+        if asked.path is not None:
+            raise InvalidFieldError("path applies to files only", field="path")
         if asked.app is None:
             raise MissingFieldError("app is required for a backup", field="app")
         if asked.iteration is None:
@@ -130,8 +137,12 @@ def name_for(owner: Owner, asked: Naming, now: datetime) -> tuple[str, BackupOf 
     for field, value in (("app", asked.app), ("iteration", asked.iteration)):
         if value is not None:
             raise InvalidFieldError(f"{field} applies to backups only", field=field)
+    if asked.path is not None:
+        if asked.file_name is not None:
+            raise InvalidFieldError("give file_name or path, not both", field="path")
+        return base_name(check_path(asked.path)), None
     if asked.file_name is None:
-        raise MissingFieldError("file_name is required", field="file_name")
+        raise MissingFieldError("file_name (or path) is required", field="file_name")
     return check_file_name(asked.file_name), None
 
 
@@ -148,13 +159,14 @@ def backup_area_key(owner: Owner, app: str, file_name: str) -> str:
 
 @dataclass(frozen=True)
 class Admission:
-    """A new file, accepted: for whom, under which name, and whether it is a backup the
-    user already has (`twin`: then there is nothing to upload)."""
+    """A new file, accepted: for whom, under which name (and path), and whether the user
+    already has its bytes (`twin`: then there is nothing to upload)."""
 
     owner: Owner
     name: str
     backup: BackupOf | None
     twin: IndexEntry | None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ class Catalog:
         name, backup = name_for(owner, naming_of(request), now)
         check_size(caller, request.size, max_size)
         twin = self.duplicate_of(owner, backup.app, request.sha256) if backup else None
-        return Admission(owner, name, backup, twin)
+        return Admission(owner, name, backup, twin, request.path)
 
     # --- recording --------------------------------------------------------------------
     def stored(self, owner: Owner, entry: IndexEntry) -> IndexEntry:

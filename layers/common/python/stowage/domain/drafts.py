@@ -150,6 +150,7 @@ class DraftService:
             role=owner.role,
             user_id=owner.user_id,
             file_name=name,
+            path=request.path,
             content_type=content_type_for(name, request.content_type),
             size=request.size,
             overwrite=request.overwrite,
@@ -172,6 +173,7 @@ class DraftService:
             draft_id=draft.draft_id,
             status="uploaded" if uploaded else status,
             file_name=draft.file_name,
+            path=draft.path,
             content_type=draft.content_type,
             size=draft.size,
             user_id=draft.user_id,
@@ -272,6 +274,7 @@ class DraftService:
             (category_for(draft.content_type), draft.file_name),
             draft.draft_id,
             overwrite=draft.overwrite,
+            path=draft.path,
         )
         new = new_object(
             key, draft.content_type, draft.owner, draft.draft_id, draft.file_name, draft.sha256

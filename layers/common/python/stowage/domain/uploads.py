@@ -145,6 +145,7 @@ class UploadService:
             (category_for(content_type), name),
             upload_id,
             overwrite=request.overwrite,
+            path=request.path,
         )
         new = new_object(key, content_type, owner, upload_id, name, request.sha256)
         s3_upload_id = self.storage.create_multipart(new, request.checksum_algorithm)
@@ -156,6 +157,7 @@ class UploadService:
             user_id=owner.user_id,
             key=key,
             file_name=name,
+            path=request.path,
             content_type=content_type,
             size=plan.size,
             part_size=plan.part_size,
@@ -360,6 +362,7 @@ class UploadService:
                 upload_id=s.upload_id,
                 key=s.key,
                 file_name=s.file_name,
+                path=s.path,
                 size=s.size,
                 status=s.status_at(now),
                 created_at=s.created_at,
@@ -490,6 +493,7 @@ def _status_answer(
         fields
         | {
             "file_name": session.file_name,
+            "path": session.path,
             "content_type": session.content_type,
             "size": session.size,
             "user_id": session.user_id,
