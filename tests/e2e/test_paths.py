@@ -1,8 +1,9 @@
 """Uploads by path over HTTP: the tree is kept under `tree/`, bad paths are 400s, the
-overwrite rules are those of names."""
+overwrite rules are those of names, and a re-run with `sha256` stores nothing twice."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -112,3 +113,36 @@ def test_a_draft_by_path_confirms_to_its_tree_key(api: Api):
     assert status["path"] == f"{top}/notes/n.txt" and status["file_name"] == "n.txt"
     done = api.call("POST", f"/v1/drafts/{draft['draft_id']}/confirm")
     assert done.json()["key"] == f"user/dev/tree/{top}/notes/n.txt"
+
+
+@pytest.mark.parametrize("route", ["/v1/uploads", "/v1/drafts"])
+@pytest.mark.parametrize("by", ["path", "file_name"])
+def test_a_rerun_with_sha256_stores_nothing_twice(api: Api, route: str, by: str):
+    # Given: a file stored with its SHA-256
+    data = uuid.uuid4().bytes
+    digest = hashlib.sha256(data).hexdigest()
+    where = f"{root()}/f.bin" if by == "path" else f"f-{uuid.uuid4().hex[:8]}.bin"
+    stored = api.upload(data, **{"file_name": None, by: where, "sha256": digest})
+    # When: the same upload runs again, as init or as a draft
+    again = api.call("POST", route, json={by: where, "size": len(data), "sha256": digest})
+    # Then: nothing to upload, the same key
+    assert again.status_code == 200, again.text
+    assert again.json() == {
+        "key": stored["key"],
+        "size": len(data),
+        "sha256": digest,
+        "status": "deduplicated",
+    }
+    # other bytes under the same name are a new upload (a variant), not a dedupe
+    other = hashlib.sha256(b"other" + data).hexdigest()
+    fresh = api.call("POST", route, json={by: where, "size": len(data), "sha256": other})
+    assert fresh.status_code == 201, fresh.text
+
+
+def test_a_rerun_does_not_dedupe_against_another_clients_file(api: Api):
+    # the same path of another client is another key: nothing to dedupe against, and the
+    # dedupe only ever answers keys under the caller's own corner
+    data = uuid.uuid4().bytes
+    digest = hashlib.sha256(data).hexdigest()
+    again = init_path(api, data, f"{root()}/never-stored.bin", sha256=digest)
+    assert again.status_code == 201, again.text

@@ -7,7 +7,8 @@ route ever lists a user's whole history. Backups: the newest `keep_backups` of
 each app stay in the user's main area; older ones move to the backup area
 (`{prefix}/{role}/{user}/backup/{app}/…`, tagged for a cheaper storage class).
 A backup whose SHA-256 equals the user's latest backup of the same app is not
-stored twice.
+stored twice; nor is a file whose SHA-256 equals that of the caller's file already
+under the key its name or path would take (a re-run of an upload).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, owner_prefix
-from stowage.domain.naming import base_name, check_path
+from stowage.domain.naming import base_name, candidate_key, check_path
 from stowage.domain.ports import FileStore
-from stowage.domain.stored import META_CLIENT
+from stowage.domain.stored import META_CLIENT, META_SHA256
 from stowage.errors import (
     DatabaseError,
     InvalidFieldError,
@@ -191,11 +193,17 @@ class Catalog:
         self, caller: Caller, request: NewFileRequest, now: datetime, max_size: int
     ) -> Admission:
         """The checks every new upload or draft starts with: identity, name, size, and
-        for a backup with a SHA-256, whether the user already has those bytes."""
+        with a SHA-256, whether the user already has those bytes: for a backup as the
+        app's latest backup, for a file under the key its name or path would take."""
         owner = resolve_owner(caller, request.user_id, request.role)
         name, backup = name_for(owner, naming_of(request), now)
         check_size(caller, request.size, max_size)
-        twin = self.duplicate_of(owner, backup.app, request.sha256) if backup else None
+        if backup is not None:
+            twin = self.duplicate_of(owner, backup.app, request.sha256)
+        else:
+            category = category_for(content_type_for(name, request.content_type))
+            key = candidate_key(owner, now, (category, name), request.path)
+            twin = self.same_file_at(owner, (key, category), request.sha256, request.size)
         return Admission(owner, name, backup, twin, request.path)
 
     # --- recording --------------------------------------------------------------------
@@ -236,6 +244,31 @@ class Catalog:
         if sha256 is None or latest is None or latest.sha256 != sha256.lower():
             return None
         return latest if self._exists(owner, latest.key) else None
+
+    def same_file_at(
+        self, owner: Owner, where: tuple[str, str], sha256: str | None, size: int
+    ) -> IndexEntry | None:
+        """The caller's file at `key` if it holds these bytes (by the SHA-256 it was
+        stored with): a re-run of an upload that already finished."""
+        key, category = where
+        if sha256 is None:
+            return None
+        info = self.files.head(key)
+        if (
+            info is None
+            or info.metadata.get(META_CLIENT) != owner.client_id
+            or info.metadata.get(META_SHA256) != sha256.lower()
+            or info.size != size
+        ):
+            return None
+        return IndexEntry(
+            key=key,
+            file_name=key.rsplit("/", 1)[-1],
+            category=category,
+            size=info.size,
+            stored_at=info.last_modified,
+            sha256=sha256.lower(),
+        )
 
     # --- reading ----------------------------------------------------------------------
     def latest(self, owner: Owner, category: str | None, name_prefix: str | None) -> IndexEntry:
