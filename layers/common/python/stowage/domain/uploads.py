@@ -28,6 +28,7 @@ from stowage.domain.parts import MAX_PARTS, MIN_PART_SIZE, PartPlan, plan_parts
 from stowage.domain.ports import Digest, ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
+from stowage.domain.usage import NO_USAGE, UsageRecorder
 from stowage.domain.waiting import Patience
 from stowage.errors import (
     FileTooLargeError,
@@ -91,7 +92,9 @@ class UploadService:
         catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_upload_id,
+        usage: UsageRecorder = NO_USAGE,
     ) -> None:
+        self.usage = usage
         self.sessions = sessions
         self.storage = storage
         self.rules = rules
@@ -238,9 +241,12 @@ class UploadService:
     ) -> CompleteUploadResponse:
         """Complete once, however many callers race: one takes a lease, the rest wait
         for its answer (or take over if its lease runs out)."""
-        return self.completion_lease().until_answered(
-            lambda: self._try_complete(caller, upload_id, request),
-            lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+        return self.usage.counting_failures(
+            caller.client_id,
+            lambda: self.completion_lease().until_answered(
+                lambda: self._try_complete(caller, upload_id, request),
+                lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+            ),
         )
 
     def completion_lease(self) -> Lease[UploadSession]:
@@ -313,6 +319,7 @@ class UploadService:
         completed = self.sessions.mark_completed(session, now, etag, twin, plan)
         if twin is not None:
             self.catalog.drop_duplicate(session.key)
+        self.usage.add(session.client_id, session.upload_id, uploads=1, bytes=session.size)
         return _completed_answer(completed)
 
     def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
