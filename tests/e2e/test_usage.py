@@ -97,3 +97,22 @@ def test_a_bad_report_is_400(fresh: Api, body: dict[str, object]):
     answer = fresh.call("POST", "/v1/usage/reports", json=body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] in ("INVALID_FIELD", "MISSING_FIELD")
+
+
+def test_admin_report_prints_every_clients_usage_and_reports(fresh: Api, stack_api: Api):
+    # Given: a client that stored a file and sent a report today
+    from stowage.wiring import build_client_admin
+    from stowage_cli.admin import usage_report
+
+    fresh.upload(b"1234")
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    body = {"date": day, "uploaded": 1, "skipped": 2, "failed": 0, "host": "h1"}
+    assert fresh.call("POST", "/v1/usage/reports", json=body).status_code == 201
+    client_id = fresh_client(fresh)
+    # When
+    report = usage_report(build_client_admin(), 2)
+    # Then: its day, with the counters, the report and its last activity
+    mine = next(c for c in report["clients"] if c["client_id"] == client_id)  # type: ignore[attr-defined]
+    assert mine["last_activity"].startswith(day)
+    assert mine["days"][0]["date"] == day and mine["days"][0]["uploads"] == 2
+    assert mine["days"][0]["reports"]["h1"]["skipped"] == 2
