@@ -142,8 +142,8 @@ bench: $(VENV)/.synced  ## print performance figures (bench/)
 build: $(SAM)  ## sam build (arm64, no Docker needed)
 	PATH="$(SAM_PATH)" $(SAM) build --template template.yaml
 
-deploy: build  ## sam deploy --guided
-	PATH="$(SAM_PATH)" $(SAM) deploy --guided
+deploy: build  ## sam deploy with samconfig.toml's `default` (ENV=prod for `prod`)
+	PATH="$(SAM_PATH)" $(SAM) deploy --config-env $(or $(ENV),default)
 
 clean:  ## remove build output and local tool environments
 	rm -rf .aws-sam $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

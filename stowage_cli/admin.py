@@ -1,4 +1,5 @@
-"""`stowage admin …`: create, list, rotate and disable API clients.
+"""`stowage admin …`: create, list, rotate and disable API clients; `report` prints
+every client's usage per UTC day, its daily reports and its last activity.
 
 Against the local stack (the default while `.stowage-dev.json` exists) or a
 deployed stack (`--stack NAME`, using your AWS credentials: it reads the
@@ -30,8 +31,10 @@ def target_local() -> None:
     endpoint = json.loads(DEV_FILE.read_text())["s3_endpoint"]
     spec = load_template(Path("template.yaml"))
     table = next(t.name for t in spec.tables if t.logical_id == "ClientsTable")
+    uploads = next(t.name for t in spec.tables if t.logical_id == "UploadsTable")
     os.environ.update(FAKE_CREDENTIALS)
     os.environ.update(AWS_ENDPOINT_URL=endpoint, CLIENTS_TABLE=table, API_KEY_PEPPER=DEV_PEPPER)
+    os.environ["UPLOADS_TABLE"] = uploads
 
 
 def target_stack(name: str) -> None:
@@ -39,6 +42,7 @@ def target_stack(name: str) -> None:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     os.environ["CLIENTS_TABLE"] = outputs["ClientsTableName"]
     os.environ["API_KEY_PEPPER_SECRET"] = outputs["ApiKeyPepperSecretArn"]
+    os.environ["UPLOADS_TABLE"] = outputs["UploadsTableName"]
 
 
 def shown(record: ClientRecord) -> dict[str, object]:
@@ -46,7 +50,33 @@ def shown(record: ClientRecord) -> dict[str, object]:
     return record.model_dump(mode="json", exclude={"key_hash"})
 
 
+def usage_report(admin: ClientAdmin, days: int) -> dict[str, object]:
+    """Every client's last `days` UTC days that saw anything: counters and reports."""
+    from stowage.adapters.aws import dynamodb_client
+    from stowage.adapters.usage import DynamoUsageStore
+    from stowage.domain.clock import utc_now
+    from stowage.domain.usage import last_days
+
+    store = DynamoUsageStore(dynamodb_client(), os.environ["UPLOADS_TABLE"])
+    wanted = last_days(utc_now().date(), days)
+    clients = []
+    for record in admin.list_clients():
+        found = sorted(store.days(record.client_id, wanted), key=lambda d: d.date, reverse=True)
+        last = max((d.last_activity for d in found if d.last_activity), default=None)
+        clients.append(
+            {
+                "client_id": record.client_id,
+                "disabled": record.disabled,
+                "last_activity": last.strftime("%Y-%m-%dT%H:%M:%SZ") if last else None,
+                "days": [{"date": d.date, **d.counts, "reports": dict(d.reports)} for d in found],
+            }
+        )
+    return {"days": days, "clients": clients}
+
+
 def run(admin: ClientAdmin, args: argparse.Namespace) -> dict[str, object]:
+    if args.command == "report":
+        return usage_report(admin, args.days)
     if args.command == "create-client":
         new = NewClient(
             client_id=args.client_id,
@@ -77,6 +107,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--act-as", action="store_true", help="may name other users/roles")
     create.add_argument("--act-as-roles", default="", help="comma-separated; empty = any")
     commands.add_parser("list-clients", help="every client, without keys")
+    report = commands.add_parser("report", help="every client's usage, reports, last activity")
+    report.add_argument("--days", type=int, choices=range(1, 91), default=7, metavar="1..90")
     for name, text in (("rotate-key", "a new key; the old one stops"), ("disable-client", "")):
         commands.add_parser(name, help=text or "refuse the client's key").add_argument("client_id")
     return top

@@ -87,6 +87,8 @@ ROUTE_ERRORS: dict[str, tuple[str, ...]] = {
     "PATCH /v1/tus/{upload_id}": (*TUS_GONE, *TUS_CHUNK, "INVALID_FIELD", "SIZE_MISMATCH"),
     "DELETE /v1/tus/{upload_id}": (*TUS_GONE, "UNSUPPORTED_VERSION", "UPLOAD_COMPLETED"),
     "POST /v1/upload-tokens": ("FILE_TOO_LARGE",),
+    "GET /v1/usage": (),
+    "POST /v1/usage/reports": (),
     "GET /v1/companion/{token}/s3/params": COMPANION_START,
     "POST /v1/companion/{token}/s3/multipart": COMPANION_START,
     "GET /v1/companion/{token}/s3/multipart/{upload_id}/{part_number}": (

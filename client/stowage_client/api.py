@@ -141,6 +141,14 @@ class StowageApi:
             raise ApiError(response.status_code, "UNEXPECTED", "expected a redirect", {})
         return response.headers["location"]
 
+    # -- usage
+
+    def send_usage_report(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/v1/usage/reports", json=body)
+
+    def usage(self, days: int = 7) -> dict[str, Any]:
+        return self.call("GET", "/v1/usage", params={"days": days})
+
     # -- plumbing
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,7 @@ from stowage_client.upload import (
 )
 
 if TYPE_CHECKING:
+    from stowage_client.watch import DayTally
     from stowage_client.watchdb import WatchDb
 
 LIST_PAGE = 1000  # files asked for per listing call when --limit is given
@@ -83,7 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("key", metavar="KEY")
     add_latest(commands.add_parser("latest", parents=[common], help="a user's newest file"))
     add_watch(commands.add_parser("watch", parents=[common], help="upload what lands in folders"))
+    add_restore(commands.add_parser("restore", parents=[common], help="rebuild a folder tree"))
     return parser
+
+
+def add_restore(restore: argparse.ArgumentParser) -> None:
+    restore.add_argument("prefix", metavar="PREFIX", help="key prefix, e.g. user/dev/tree/site/")
+    restore.add_argument("folder", type=Path, metavar="DIR", help="where the tree goes")
+    restore.add_argument(
+        "--no-checksums", action="store_true", help="do not verify against the stored checksum"
+    )
 
 
 def add_upload(upload: argparse.ArgumentParser) -> None:
@@ -120,9 +131,17 @@ def add_latest(latest: argparse.ArgumentParser) -> None:
 
 def add_watch(watch: argparse.ArgumentParser) -> None:
     watch.add_argument("folders", nargs="*", type=Path, metavar="DIR")
-    watch.add_argument("--remote-prefix", default="", help="put before every file name")
+    watch.add_argument("--remote-prefix", default="", help="put before every path, e.g. site/")
     watch.add_argument("--upload-existing", action="store_true", help="also files there now")
-    watch.add_argument("--overwrite", action="store_true", help="a changed file replaces its key")
+    watch.add_argument(
+        "--overwrite", action="store_true", help="(always on: a changed file replaces its key)"
+    )
+    watch.add_argument(
+        "--delete-after-upload",
+        action="store_true",
+        help="delete each local file once the server confirms its size and checksum",
+    )
+    watch.add_argument("--no-reports", action="store_true", help="send no daily report")
     watch.add_argument("--debounce", type=float, default=3.0, help="seconds unchanged (3)")
     watch.add_argument("--max-attempts", type=int, default=100, help="stability checks (100)")
     watch.add_argument("--retries", type=int, default=3, help="after a failure (3)")
@@ -319,8 +338,8 @@ def run_watch(args: argparse.Namespace, api: StowageApi, settings: Settings) -> 
         return 0
     if not args.folders:
         raise ConfigError("give at least one DIR to watch")
-    if "/" in args.remote_prefix or "\\" in args.remote_prefix:
-        raise ConfigError("--remote-prefix goes before file names: no '/' or '\\' in it")
+    if args.remote_prefix.startswith("/") or "\\" in args.remote_prefix:
+        raise ConfigError("--remote-prefix is a relative path: no leading '/', no '\\'")
     for folder in args.folders:
         if not folder.is_dir():
             raise ConfigError(f"{folder} is not a folder")
@@ -333,6 +352,7 @@ def run_watch(args: argparse.Namespace, api: StowageApi, settings: Settings) -> 
         retries=args.retries,
         retry_delay=args.retry_delay,
         ignore=DEFAULT_IGNORE + tuple(args.ignore),
+        delete_after_upload=args.delete_after_upload,
     )
     upload_options = UploadOptions(
         concurrency=settings.concurrency,
@@ -342,9 +362,42 @@ def run_watch(args: argparse.Namespace, api: StowageApi, settings: Settings) -> 
     resume = ResumeStore(settings.state_dir / "uploads.db", settings.url)
     uploader = Uploader(api, api.http, upload_options, resume)
     watcher = Watcher(args.folders, uploader, db, options)
+    if args.json:
+        watcher.on_result = emit
+    if not args.no_reports:
+        watcher.on_day = lambda day: daily_report(api, day)
     with stop_on_signals(uploader.stop):
         watcher.run(uploader.stop)
     return 0
+
+
+def daily_report(api: StowageApi, day: DayTally) -> None:
+    body = {"date": day.date, "uploaded": day.uploaded, "skipped": day.skipped}
+    api.send_usage_report(body | {"failed": day.failed, "host": socket.gethostname()[:255]})
+
+
+def run_restore(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int:
+    from stowage_client.restore import Restorer
+
+    def result(line: dict[str, Any]) -> None:
+        if args.json:
+            emit(line)
+        elif line["status"] == "failed":
+            sys.stderr.write(f"stowage: {line['key']}: {line.get('error')}\n")
+        elif not args.quiet:
+            sys.stderr.write(f"{line['status']:8} {line['key']} -> {line.get('path')}\n")
+
+    with progress_for(args) as progress:
+        files = max(1, settings.concurrency // 2)
+        downloader = Downloader(api, api.http, 2, progress=progress, verify=not args.no_checksums)
+        restorer = Restorer(api, downloader, files, result)
+        with stop_on_signals(restorer.stop):
+            summary = restorer.restore(args.prefix, args.folder)
+    if restorer.stop.is_set():
+        raise Interrupted
+    totals = summary.as_json()
+    show(args, {"summary": totals}, " ".join(f"{k}={v}" for k, v in totals.items()))
+    return 1 if summary.failed else 0
 
 
 def print_report(db: WatchDb, args: argparse.Namespace) -> None:
@@ -366,6 +419,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, StowageApi, Settings], int]] =
     "info": run_info,
     "latest": run_latest,
     "watch": run_watch,
+    "restore": run_restore,
 }
 
 

@@ -58,10 +58,14 @@ class UploadRequest:
     sha256: str | None = None
     user_id: str | None = None
     role: str | None = None
+    remote_path: str | None = None
+    """Store by this relative path (the folder tree kept) instead of a file name."""
 
     def body(self, path: Path, size: int) -> dict[str, Any]:
         fields = asdict(self) | {"file_name": self.name or path.name, "size": size}
         fields.pop("name")
+        if fields.pop("remote_path") is not None:
+            fields |= {"path": self.remote_path, "file_name": None}
         # Unset fields stay out (None), so the server applies its defaults.
         return {name: value for name, value in fields.items() if value is not None}
 
@@ -122,6 +126,8 @@ class Uploader:
             checksum = crc.encode(digest_slice(path, 0, size, crc).crc)
             body |= {"checksum_algorithm": ALGORITHM, "checksum": checksum}
         draft = self.api.create_draft(body)
+        if draft.get("status") == "deduplicated":  # the server has these bytes there
+            return deduplicated_result(path, draft)
         meter = self.progress.meter(path.name, size)
         try:
             retrying(
@@ -161,6 +167,8 @@ class Uploader:
     def upload_multipart(self, path: Path, request: UploadRequest) -> UploadResult:
         version = FileVersion.of(path, request.body(path, path.stat().st_size))
         plan, held = self.resumed(version) or self.started(path, version, request)
+        if plan.get("status") == "deduplicated":  # the server has these bytes there
+            return deduplicated_result(path, plan)
         if plan.get("status") == "completed":  # done before a crash, never recorded
             return self.finished(path, version, plan, held, 0)
         crcs = self.part_crcs(path, plan, version.size)
@@ -247,7 +255,7 @@ class Uploader:
         if self.options.checksums:
             body["checksum_algorithm"] = ALGORITHM
         plan = self.api.init_upload(body)
-        if self.resume is not None:
+        if self.resume is not None and "upload_id" in plan:
             self.resume.remember(plan["upload_id"], version)
         return plan, {}
 
@@ -291,6 +299,11 @@ class Uploader:
             return sender.run(todo), signer.computed
         finally:
             meter.close()
+
+
+def deduplicated_result(path: Path, answer: dict[str, Any]) -> UploadResult:
+    """Init or draft create said the file is already stored (same SHA-256): nothing sent."""
+    return UploadResult(str(path), answer["key"], answer["size"], "deduplicated", "")
 
 
 def held_parts(status: dict[str, Any]) -> dict[int, str]:

@@ -7,6 +7,14 @@ upload refuses to complete if the file changed meanwhile; then it goes back on
 the queue. Failures are retried `retries` times, `retry_delay` apart, then logged
 and recorded, and the watcher moves on. The queue lives in the database too, so
 files queued when the watcher stops are picked up when it starts again.
+
+Each file keeps its place in the tree: it is stored by path (`--remote-prefix`, then
+its path below the watched folder), overwriting its own key when it changes; its
+SHA-256 goes along, so a file the server already holds there is not sent again. With
+`delete_after_upload`, the local copy goes only once the server's file info shows the
+same size and checksum. Every outcome goes to `on_result` (the CLI's `--json` lines),
+and once a UTC day is over (and at stop) its tally goes to `on_day` (the server's
+daily report).
 """
 
 from __future__ import annotations
@@ -17,14 +25,19 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from stowage_client.api import ApiError
+from stowage_client.checksum import digest_slice
+from stowage_client.download import Expected
 from stowage_client.parts import Cancelled, FileChangedError
 from stowage_client.upload import (
     StorageRefused,
@@ -53,6 +66,30 @@ class WatchOptions:
     retries: int = 3
     retry_delay: float = 5.0
     ignore: tuple[str, ...] = DEFAULT_IGNORE
+    delete_after_upload: bool = False
+    """Delete the local file once the server confirms its size and checksum."""
+
+
+@dataclass(frozen=True)
+class DayTally:
+    """What the watcher did on one UTC day, for the server's daily report."""
+
+    date: str
+    uploaded: int
+    skipped: int
+    failed: int
+
+
+def utc_day() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def ignore_result(result: dict[str, Any]) -> None:
+    return None
+
+
+def ignore_day(tally: DayTally) -> None:
+    return None
 
 
 @dataclass
@@ -90,12 +127,18 @@ class Watcher:
     db: WatchDb
     options: WatchOptions = field(default_factory=WatchOptions)
     pending: dict[Path, Pending] = field(default_factory=dict)
+    on_result: Callable[[dict[str, Any]], None] = ignore_result
+    """Told every upload, skip and failure (one JSON-able dict each)."""
+    on_day: Callable[[DayTally], None] = ignore_day
+    """Told a day's tally when the day is over, and today's so far at stop."""
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.folders = [folder.resolve() for folder in self.folders]
         self.events = EventQueue()
         self.ready = threading.Event()
         """Set once the folders are watched: a file created after this is seen."""
+        self.day = utc_day()
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set (the CLI sets it on SIGINT and SIGTERM)."""
@@ -110,10 +153,12 @@ class Watcher:
             while not stop.is_set():
                 self.take_events()
                 self.work(stop)
+                self.roll_day()
                 stop.wait(min(0.25, self.options.debounce / 4))
         finally:
             observer.stop()
             observer.join()
+            self.send_day(self.day)
             log.info("stopped; %d file(s) stay queued for the next start", len(self.pending))
 
     # -- the queue
@@ -191,6 +236,8 @@ class Watcher:
             self.drop(entry)  # deleted or renamed away before it settled
             return
         if not entry.path.is_file() or self.is_recorded(entry.path):
+            if entry.path.is_file():
+                self.skip(entry.path, "unchanged since its upload")
             self.drop(entry)
             return
         current = stat_version(stat)
@@ -201,6 +248,7 @@ class Watcher:
         if entry.checks > self.options.max_attempts:
             log.warning("%s never stopped changing; skipped", entry.path)
             self.db.record_failure(str(entry.path), stat.st_size, "never stable")
+            self.on_result({"event": "failed", "path": str(entry.path), "error": "never stable"})
             self.drop(entry)
             return
         entry.due = time.monotonic() + self.options.debounce
@@ -209,10 +257,10 @@ class Watcher:
         size, mtime_ns = entry.seen or (0, 0)
         try:
             digest = sha256_of(entry.path)
+            # A file's key is its own path: a changed file replaces it (the bucket's
+            # versioning keeps the old bytes), an unchanged one is not sent again.
             request = UploadRequest(
-                name=self.remote_name(entry),
-                overwrite=self.options.overwrite or None,
-                sha256=digest,
+                remote_path=self.remote_path(entry), overwrite=True, sha256=digest
             )
             result = self.uploader.upload(entry.path, request)
             # The uploader checks against its own first look; this covers the moments
@@ -231,7 +279,59 @@ class Watcher:
         done = Uploaded(str(entry.path), size, mtime_ns, digest, result.key, time.time())
         self.db.record_upload(done)
         self.pending.pop(entry.path, None)
+        outcome: dict[str, Any] = {"path": str(entry.path), "key": result.key, "size": size}
+        if self.options.delete_after_upload:
+            outcome["deleted"] = self.delete_confirmed(entry.path, result.key, (size, mtime_ns))
+        if result.method == "deduplicated":
+            self.skip(entry.path, "already stored", outcome)
+            return
         log.info("uploaded %s as %s (%d bytes)", entry.path, result.key, size)
+        self.on_result({"event": "uploaded"} | outcome | {"checksum": result.checksum})
+
+    def delete_confirmed(self, path: Path, key: str, version: tuple[int, int]) -> bool:
+        """Delete the local copy only if the server's file at `key` has its size and its
+        checksum (the stored CRC, else the SHA-256), and the file did not change since."""
+        try:
+            info = self.uploader.api.file_info(key)
+            if info.get("size") != version[0]:
+                raise ValueError(f"the server holds {info.get('size')} bytes")
+            expected = Expected.of_info(info)
+            if expected is not None:
+                local = expected.crc.encode(digest_slice(path, 0, version[0], expected.crc).crc)
+                same = local == expected.value
+            else:
+                same = info.get("sha256") == sha256_of(path)
+            if not same:
+                raise ValueError("the server's checksum differs from the local file's")
+            if version_of(path) != version:
+                raise ValueError("the file changed since its upload")
+            path.unlink()
+        except (*UPLOAD_ERRORS, ValueError) as error:
+            log.warning("kept %s: its upload is not confirmed (%s)", path, error)
+            return False
+        log.info("deleted %s: the server confirmed its size and checksum", path)
+        return True
+
+    def skip(self, path: Path, reason: str, extra: dict[str, Any] | None = None) -> None:
+        day = utc_day()
+        self.skipped[day] = self.skipped.get(day, 0) + 1
+        self.on_result({"event": "skipped", "path": str(path), "reason": reason} | (extra or {}))
+
+    # -- daily reports
+
+    def roll_day(self) -> None:
+        today = utc_day()
+        if today != self.day:
+            self.send_day(self.day)
+            self.day = today
+
+    def send_day(self, day: str) -> None:
+        summary = next((d for d in self.db.report(2) if d.day == day), None)
+        uploaded, failed = (summary.files, summary.failures) if summary else (0, 0)
+        try:
+            self.on_day(DayTally(day, uploaded, self.skipped.get(day, 0), failed))
+        except UPLOAD_ERRORS as error:
+            log.warning("the daily report for %s was not sent (%s)", day, error)
 
     def failed(self, entry: Pending, size: int, error: BaseException) -> None:
         entry.failures += 1
@@ -241,12 +341,12 @@ class Watcher:
             return
         log.error("upload of %s failed %d times (%s); moving on", entry.path, entry.failures, error)
         self.db.record_failure(str(entry.path), size, str(error))
+        self.on_result({"event": "failed", "path": str(entry.path), "error": str(error)})
         self.pending.pop(entry.path, None)
 
-    def remote_name(self, entry: Pending) -> str:
-        """The prefix, then the path below the watched folder with its folders joined
-        by `_`: stowage names are base names, the key holds no folders of ours."""
-        return self.options.remote_prefix + "_".join(entry.path.relative_to(entry.folder).parts)
+    def remote_path(self, entry: Pending) -> str:
+        """The prefix, then the path below the watched folder: the tree is kept."""
+        return self.options.remote_prefix + entry.path.relative_to(entry.folder).as_posix()
 
 
 def version_of(path: Path) -> tuple[int, int]:

@@ -109,7 +109,7 @@ def drafts_created(proxy: FaultProxy) -> int:
     return sum(1 for s in proxy.seen if s.kind == "api" and s.path == "/v1/drafts")
 
 
-def test_a_new_file_is_uploaded_under_its_prefixed_name(make_api, tmp_path: Path):
+def test_a_new_file_is_uploaded_under_its_prefixed_path(make_api, tmp_path: Path):
     # Given: a watched folder
     folder, db, api = tmp_path / "in", WatchDb(tmp_path / "watch.db"), make_api()
     (folder / "sub").mkdir(parents=True)
@@ -120,9 +120,9 @@ def test_a_new_file_is_uploaded_under_its_prefixed_name(make_api, tmp_path: Path
         (folder / "sub" / ".scratch.txt").write_text("not this")
         (folder / "sub" / name).write_text("frame\n")
         eventually(lambda: db.uploaded(str(folder / "sub" / name)) and running.idle())
-    # Then: stored with its prefix and folder in the name; the hidden file never
+    # Then: stored by path, its prefix and folder kept; the hidden file never
     done = db.uploaded(str(folder / "sub" / name))
-    assert done is not None and done.key.endswith(f"/document/cam1-sub_{name}")
+    assert done is not None and done.key.endswith(f"/tree/cam1-sub/{name}")
     assert content_of(api, done.key, tmp_path) == b"frame\n"
     assert db.uploaded(str(folder / "sub" / ".scratch.txt")) is None
     assert db.queued() == []

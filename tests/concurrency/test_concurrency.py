@@ -4,6 +4,7 @@ Lambda instance; the AWS calls are counted on the instances' real clients."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -121,3 +122,55 @@ def test_fifty_concurrent_inits_of_one_name_get_fifty_keys_and_keep_fifty_files(
         assert stored["Body"].read() == f"file {n:04}".encode()
         assert stored["Metadata"]["upload"] == plans[n]["upload_id"]
     assert world.broken(caller["client_id"], settled=True, data=None) == []
+
+
+def usage_of(world: World, caller: dict[str, Any]) -> dict[str, Any]:
+    """Today's usage of the caller, through the usage route's own handler."""
+    module = load_handler("usage_get")
+    event = load_event("usage_get", caller=caller)
+    event["queryStringParameters"] = {"days": "1"}
+    raw = module.lambda_handler(event, LambdaContext())
+    assert raw["statusCode"] == 200, raw["body"]
+    day: dict[str, Any] = json.loads(raw["body"])["days"][0]
+    return day
+
+
+def test_twenty_concurrent_completes_of_one_client_lose_no_usage_increment(world: World):
+    # Given 20 uploads of one client, each with its part in S3, and 20 instances
+    caller = world.new_case()
+    plans = [
+        world.init_answer(a)
+        for a in at_once(
+            instances(world, "upload_init", 5),
+            [
+                load_event("upload_init", body={"file_name": f"f{n}.bin", "size": 9}, caller=caller)
+                for n in range(20)
+            ],
+        )
+    ]
+    for n, plan in enumerate(plans):
+        world.put_part(plan, f"file {n:04}".encode())
+    events = [
+        load_event("upload_complete", path_parameters={"upload_id": p["upload_id"]}, caller=caller)
+        for p in plans
+    ]
+    # When all 20 complete at once
+    done = at_once(instances(world, "upload_complete", 20), events)
+    # Then each counted: 20 uploads of 9 bytes, and no failure
+    assert {a.status for a in done} == {200}, [a.body for a in done if a.status != 200]
+    usage = usage_of(world, caller)
+    assert (usage["uploads"], usage["bytes"], usage["failures"]) == (20, 180, 0)
+    # And completing them all again (repeat-safe) counts nothing more
+    at_once(instances(world, "upload_complete", 20), events)
+    assert usage_of(world, caller)["uploads"] == 20
+
+
+def test_twenty_completes_of_one_upload_count_one_upload(world: World):
+    caller = world.new_case()
+    upload = world.init(caller)
+    world.put_part(upload)
+    event = load_event("upload_complete", path_parameters={"upload_id": upload["upload_id"]})
+    event["requestContext"]["authorizer"] = {"lambda": caller}
+    answers = at_once(instances(world, "upload_complete", 20), [event] * 20)
+    assert {a.status for a in answers} == {200}
+    assert usage_of(world, caller)["uploads"] == 1

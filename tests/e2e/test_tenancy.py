@@ -119,6 +119,13 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Call]:
             "GET", f"/v1/users/{user}/backups/latest", params={"role": role, "app": "notes"}
         ),
         "POST /v1/upload-tokens": lambda: other.call("POST", "/v1/upload-tokens", json=as_target),
+        # usage is the caller's own only: nothing of the target's can show or change
+        "GET /v1/usage": lambda: other.call("GET", "/v1/usage", params={"days": 90}),
+        "POST /v1/usage/reports": lambda: other.call(
+            "POST",
+            "/v1/usage/reports",
+            json={"date": "2026-01-12", "uploaded": 1, "skipped": 0, "failed": 0},
+        ),
         "OPTIONS /v1/tus/": lambda: other.call("OPTIONS", "/v1/tus/", headers=TUS),
         "POST /v1/tus/": lambda: other.call(
             "POST", "/v1/tus/", headers=TUS | {"Upload-Length": "8"} | TUS_NAME

@@ -160,3 +160,34 @@ def test_a_stale_write_is_refused_by_the_index_store():
     first = index.load(OWNER)
     assert index.save(OWNER, first)
     assert not index.save(OWNER, first)  # written meanwhile: version moved on
+
+
+def stored_with(storage: FakeObjectStore, key: str, data: bytes, sha: str, client: str) -> None:
+    meta = {"client": client, "sha256": sha}
+    storage.objects[key] = (data, NewObject(key, "x/y", "", meta))
+
+
+@pytest.mark.parametrize(
+    ("client", "sha", "size", "same"),
+    [
+        ("app", "ab" * 32, 3, True),
+        ("app", "AB" * 32, 3, True),  # hex in either case
+        ("other", "ab" * 32, 3, False),  # another client's object at that key
+        ("app", "cd" * 32, 3, False),  # other bytes
+        ("app", "ab" * 32, 4, False),  # another size
+        ("app", None, 3, False),  # no SHA-256 sent: nothing to compare
+    ],
+)
+def test_the_same_file_at_a_key_is_found_only_for_its_owner_and_bytes(
+    world: tuple[Catalog, FakeObjectStore, FakeIndexStore],
+    client: str,
+    sha: str | None,
+    size: int,
+    same: bool,
+):
+    catalog, storage, _ = world
+    stored_with(storage, "app/user/u1/tree/a/b.bin", b"abc", "ab" * 32, client)
+    twin = catalog.same_file_at(OWNER, ("app/user/u1/tree/a/b.bin", "other"), sha, size)
+    assert (twin is not None) == same
+    if twin is not None:
+        assert (twin.key, twin.size, twin.sha256) == ("app/user/u1/tree/a/b.bin", 3, "ab" * 32)

@@ -17,6 +17,7 @@ from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
 from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.adapters.tus import DynamoTusStore, S3TusParts
+from stowage.adapters.usage import DynamoUsageStore
 from stowage.config import auth_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
@@ -28,6 +29,8 @@ from stowage.domain.files import FileRules, FileService
 from stowage.domain.tokens import TokenService, TokenSigner
 from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
+from stowage.domain.usage import UsageRecorder, UsageService
+from stowage.observability import logger, metrics
 
 
 def build_upload_service() -> UploadService:
@@ -39,12 +42,12 @@ def build_upload_service() -> UploadService:
         session_idle=timedelta(days=settings.session_idle_days),
         record_retention=_retention(),
     )
-    return UploadService(_session_store(), _files(), rules, build_catalog())
+    return UploadService(_session_store(), _files(), rules, build_catalog(), usage=_usage())
 
 
 def build_file_service() -> FileService:
     rules = FileRules(url_ttl=upload_settings().part_url_ttl)
-    return FileService(_files(), rules, build_catalog())
+    return FileService(_files(), rules, build_catalog(), usage=_usage())
 
 
 def build_draft_service() -> DraftService:
@@ -61,7 +64,24 @@ def build_draft_service() -> DraftService:
         _files(),
         rules,
         build_catalog(),
+        usage=_usage(),
     )
+
+
+def build_usage_service() -> UsageService:
+    return UsageService(_usage_store())
+
+
+def _usage_store() -> DynamoUsageStore:
+    return DynamoUsageStore(dynamodb_client(), upload_settings().uploads_table)
+
+
+def _usage() -> UsageRecorder:
+    def failed(error: Exception) -> None:
+        logger.warning("usage counter not written", extra={"error": type(error).__name__})
+        metrics.add_metric(name="usage_write_failed", unit="Count", value=1)
+
+    return UsageRecorder(_usage_store(), on_failure=failed)
 
 
 def build_cleanup_service() -> CleanupService:

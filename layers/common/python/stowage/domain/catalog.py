@@ -7,7 +7,8 @@ route ever lists a user's whole history. Backups: the newest `keep_backups` of
 each app stay in the user's main area; older ones move to the backup area
 (`{prefix}/{role}/{user}/backup/{app}/…`, tagged for a cheaper storage class).
 A backup whose SHA-256 equals the user's latest backup of the same app is not
-stored twice.
+stored twice; nor is a file whose SHA-256 equals that of the caller's file already
+under the key its name or path would take (a re-run of an upload).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from stowage.domain.categories import category_for, content_type_for
 from stowage.domain.identity import check_size, resolve_owner
 from stowage.domain.keys import check_file_name, owner_prefix
+from stowage.domain.naming import base_name, candidate_key, check_path
 from stowage.domain.ports import FileStore
-from stowage.domain.stored import META_CLIENT
+from stowage.domain.stored import META_CLIENT, META_SHA256
 from stowage.errors import (
     DatabaseError,
     InvalidFieldError,
@@ -100,6 +103,7 @@ class Naming:
     file_name: str | None
     app: str | None
     iteration: int | None
+    path: str | None = None
 
 
 class NamedRequest(Protocol):
@@ -111,16 +115,21 @@ class NamedRequest(Protocol):
     def app(self) -> str | None: ...
     @property
     def iteration(self) -> int | None: ...
+    @property
+    def path(self) -> str | None: ...
 
 
 def naming_of(request: NamedRequest) -> Naming:
-    return Naming(request.kind, request.file_name, request.app, request.iteration)
+    return Naming(request.kind, request.file_name, request.app, request.iteration, request.path)
 
 
 def name_for(owner: Owner, asked: Naming, now: datetime) -> tuple[str, BackupOf | None]:
     """The file name to store under: the client's, or for a backup
-    `{app}_db_{user_id}_{YYYYMMDDTHHMMSSZ}_it{iteration}.sqlite`."""
+    `{app}_db_{user_id}_{YYYYMMDDTHHMMSSZ}_it{iteration}.sqlite`. A file given by `path`
+    is named by its last segment."""
     if asked.kind == "backup":
+        if asked.path is not None:
+            raise InvalidFieldError("path applies to files only", field="path")
         if asked.app is None:
             raise MissingFieldError("app is required for a backup", field="app")
         if asked.iteration is None:
@@ -130,8 +139,12 @@ def name_for(owner: Owner, asked: Naming, now: datetime) -> tuple[str, BackupOf 
     for field, value in (("app", asked.app), ("iteration", asked.iteration)):
         if value is not None:
             raise InvalidFieldError(f"{field} applies to backups only", field=field)
+    if asked.path is not None:
+        if asked.file_name is not None:
+            raise InvalidFieldError("give file_name or path, not both", field="path")
+        return base_name(check_path(asked.path)), None
     if asked.file_name is None:
-        raise MissingFieldError("file_name is required", field="file_name")
+        raise MissingFieldError("file_name (or path) is required", field="file_name")
     return check_file_name(asked.file_name), None
 
 
@@ -148,13 +161,14 @@ def backup_area_key(owner: Owner, app: str, file_name: str) -> str:
 
 @dataclass(frozen=True)
 class Admission:
-    """A new file, accepted: for whom, under which name, and whether it is a backup the
-    user already has (`twin`: then there is nothing to upload)."""
+    """A new file, accepted: for whom, under which name (and path), and whether the user
+    already has its bytes (`twin`: then there is nothing to upload)."""
 
     owner: Owner
     name: str
     backup: BackupOf | None
     twin: IndexEntry | None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,12 +193,18 @@ class Catalog:
         self, caller: Caller, request: NewFileRequest, now: datetime, max_size: int
     ) -> Admission:
         """The checks every new upload or draft starts with: identity, name, size, and
-        for a backup with a SHA-256, whether the user already has those bytes."""
+        with a SHA-256, whether the user already has those bytes: for a backup as the
+        app's latest backup, for a file under the key its name or path would take."""
         owner = resolve_owner(caller, request.user_id, request.role)
         name, backup = name_for(owner, naming_of(request), now)
         check_size(caller, request.size, max_size)
-        twin = self.duplicate_of(owner, backup.app, request.sha256) if backup else None
-        return Admission(owner, name, backup, twin)
+        if backup is not None:
+            twin = self.duplicate_of(owner, backup.app, request.sha256)
+        else:
+            category = category_for(content_type_for(name, request.content_type))
+            key = candidate_key(owner, now, (category, name), request.path)
+            twin = self.same_file_at(owner, (key, category), request.sha256, request.size)
+        return Admission(owner, name, backup, twin, request.path)
 
     # --- recording --------------------------------------------------------------------
     def stored(self, owner: Owner, entry: IndexEntry) -> IndexEntry:
@@ -224,6 +244,31 @@ class Catalog:
         if sha256 is None or latest is None or latest.sha256 != sha256.lower():
             return None
         return latest if self._exists(owner, latest.key) else None
+
+    def same_file_at(
+        self, owner: Owner, where: tuple[str, str], sha256: str | None, size: int
+    ) -> IndexEntry | None:
+        """The caller's file at `key` if it holds these bytes (by the SHA-256 it was
+        stored with): a re-run of an upload that already finished."""
+        key, category = where
+        if sha256 is None:
+            return None
+        info = self.files.head(key)
+        if (
+            info is None
+            or info.metadata.get(META_CLIENT) != owner.client_id
+            or info.metadata.get(META_SHA256) != sha256.lower()
+            or info.size != size
+        ):
+            return None
+        return IndexEntry(
+            key=key,
+            file_name=key.rsplit("/", 1)[-1],
+            category=category,
+            size=info.size,
+            stored_at=info.last_modified,
+            sha256=sha256.lower(),
+        )
 
     # --- reading ----------------------------------------------------------------------
     def latest(self, owner: Owner, category: str | None, name_prefix: str | None) -> IndexEntry:

@@ -29,6 +29,7 @@ from stowage.domain.lease import Lease
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import Digest, DraftObjects, DraftStore, FileStore
 from stowage.domain.stored import new_object
+from stowage.domain.usage import NO_USAGE, UsageRecorder
 from stowage.domain.waiting import Patience
 from stowage.errors import (
     DraftConfirmedError,
@@ -89,7 +90,9 @@ class DraftService:
         catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_draft_id,
+        usage: UsageRecorder = NO_USAGE,
     ) -> None:
+        self.usage = usage
         self.drafts = drafts
         self.objects = objects
         self.files = files
@@ -150,6 +153,7 @@ class DraftService:
             role=owner.role,
             user_id=owner.user_id,
             file_name=name,
+            path=request.path,
             content_type=content_type_for(name, request.content_type),
             size=request.size,
             overwrite=request.overwrite,
@@ -172,6 +176,7 @@ class DraftService:
             draft_id=draft.draft_id,
             status="uploaded" if uploaded else status,
             file_name=draft.file_name,
+            path=draft.path,
             content_type=draft.content_type,
             size=draft.size,
             user_id=draft.user_id,
@@ -201,9 +206,12 @@ class DraftService:
     def confirm(self, caller: Caller, draft_id: str) -> ConfirmDraftResponse:
         """Confirm once, however many callers race: one takes a lease and copies, the
         others wait for its answer (or take over if its lease runs out)."""
-        return self.confirm_lease().until_answered(
-            lambda: self._try_confirm(caller, draft_id),
-            lambda: DraftConfirmingError("the draft is being confirmed; retry shortly"),
+        return self.usage.counting_failures(
+            caller.client_id,
+            lambda: self.confirm_lease().until_answered(
+                lambda: self._try_confirm(caller, draft_id),
+                lambda: DraftConfirmingError("the draft is being confirmed; retry shortly"),
+            ),
         )
 
     def confirm_lease(self) -> Lease[Draft]:
@@ -261,6 +269,7 @@ class DraftService:
         confirmed = self.drafts.mark_confirmed(draft, self.clock(), kept.key, etag, kept.key != key)
         if kept.key != key:
             self.catalog.drop_duplicate(key)
+        self.usage.add(draft.client_id, draft.draft_id, uploads=1, bytes=draft.size, confirmed=1)
         return confirmed
 
     def _copy_to_files(self, draft: Draft, now: datetime) -> tuple[str, str]:
@@ -272,6 +281,7 @@ class DraftService:
             (category_for(draft.content_type), draft.file_name),
             draft.draft_id,
             overwrite=draft.overwrite,
+            path=draft.path,
         )
         new = new_object(
             key, draft.content_type, draft.owner, draft.draft_id, draft.file_name, draft.sha256

@@ -19,6 +19,7 @@ from stowage.domain.identity import key_is_visible, owner_of_key, resolve_owner,
 from stowage.domain.keys import check_key, content_disposition, decode_name
 from stowage.domain.ports import FileStore, ObjectInfo
 from stowage.domain.stored import META_CLIENT, META_NAME, META_SHA256
+from stowage.domain.usage import NO_USAGE, UsageRecorder
 from stowage.errors import DatabaseError, InvalidFieldError, StoredFileNotFoundError
 from stowage.models.files import (
     BackupListResponse,
@@ -56,11 +57,13 @@ class FileService:
         rules: FileRules,
         catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
+        usage: UsageRecorder = NO_USAGE,
     ) -> None:
         self.storage = storage
         self.rules = rules
         self.catalog = catalog
         self.clock = clock
+        self.usage = usage
 
     def find_own(self, caller: Caller, key: str) -> ObjectInfo:
         """The object at `key` if the caller owns it; 404 for missing and foreign keys alike."""
@@ -99,12 +102,16 @@ class FileService:
         )
 
     def delete(self, caller: Caller, key: str) -> DeleteFileResponse:
+        return self.usage.counting_failures(caller.client_id, lambda: self._delete(caller, key))
+
+    def _delete(self, caller: Caller, key: str) -> DeleteFileResponse:
         self.find_own(caller, key)
         self.storage.delete(key)
         try:
             self.catalog.forget(owner_of_key(caller, key), key)
         except DatabaseError:
             pass  # the file is gone; `latest` checks existence, so a stale entry is skipped
+        self.usage.add(caller.client_id, deleted=1)
         return DeleteFileResponse(key=key, status="deleted")
 
     def latest_link(self, caller: Caller, wanted: LatestQuery) -> DownloadLinkResponse:

@@ -17,6 +17,8 @@ class OwnedRecord(BaseModel):
     role: str
     user_id: str
     file_name: str
+    path: str | None = None
+    """Set for a file stored by path (under `tree/`); `file_name` is then its last segment."""
     content_type: str
     size: int
     sha256: str | None = None

@@ -28,6 +28,7 @@ from stowage.domain.parts import MAX_PARTS, MIN_PART_SIZE, PartPlan, plan_parts
 from stowage.domain.ports import Digest, ObjectStore, SessionStore, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
 from stowage.domain.stored import META_UPLOAD, new_object
+from stowage.domain.usage import NO_USAGE, UsageRecorder
 from stowage.domain.waiting import Patience
 from stowage.errors import (
     FileTooLargeError,
@@ -91,7 +92,9 @@ class UploadService:
         catalog: Catalog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_upload_id,
+        usage: UsageRecorder = NO_USAGE,
     ) -> None:
+        self.usage = usage
         self.sessions = sessions
         self.storage = storage
         self.rules = rules
@@ -145,6 +148,7 @@ class UploadService:
             (category_for(content_type), name),
             upload_id,
             overwrite=request.overwrite,
+            path=request.path,
         )
         new = new_object(key, content_type, owner, upload_id, name, request.sha256)
         s3_upload_id = self.storage.create_multipart(new, request.checksum_algorithm)
@@ -156,6 +160,7 @@ class UploadService:
             user_id=owner.user_id,
             key=key,
             file_name=name,
+            path=request.path,
             content_type=content_type,
             size=plan.size,
             part_size=plan.part_size,
@@ -236,9 +241,12 @@ class UploadService:
     ) -> CompleteUploadResponse:
         """Complete once, however many callers race: one takes a lease, the rest wait
         for its answer (or take over if its lease runs out)."""
-        return self.completion_lease().until_answered(
-            lambda: self._try_complete(caller, upload_id, request),
-            lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+        return self.usage.counting_failures(
+            caller.client_id,
+            lambda: self.completion_lease().until_answered(
+                lambda: self._try_complete(caller, upload_id, request),
+                lambda: UploadCompletingError("the upload is being completed; retry shortly"),
+            ),
         )
 
     def completion_lease(self) -> Lease[UploadSession]:
@@ -311,6 +319,7 @@ class UploadService:
         completed = self.sessions.mark_completed(session, now, etag, twin, plan)
         if twin is not None:
             self.catalog.drop_duplicate(session.key)
+        self.usage.add(session.client_id, session.upload_id, uploads=1, bytes=session.size)
         return _completed_answer(completed)
 
     def _recover_completed(self, session: UploadSession, now: datetime) -> CompleteUploadResponse:
@@ -360,6 +369,7 @@ class UploadService:
                 upload_id=s.upload_id,
                 key=s.key,
                 file_name=s.file_name,
+                path=s.path,
                 size=s.size,
                 status=s.status_at(now),
                 created_at=s.created_at,
@@ -490,6 +500,7 @@ def _status_answer(
         fields
         | {
             "file_name": session.file_name,
+            "path": session.path,
             "content_type": session.content_type,
             "size": session.size,
             "user_id": session.user_id,

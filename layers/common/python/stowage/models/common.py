@@ -52,7 +52,8 @@ class Response(BaseModel):
 
 
 # The naming rule the domain checks (catalog.name_for), for the OpenAPI document: a
-# backup gives its app and iteration (stowage names it), a file its name and neither.
+# backup gives its app and iteration (stowage names it), a file its name or path and
+# neither.
 FILE_OR_BACKUP: dict[str, Any] = {
     "if": {"properties": {"kind": {"const": "backup"}}, "required": ["kind"]},
     "then": {
@@ -60,9 +61,11 @@ FILE_OR_BACKUP: dict[str, Any] = {
         "properties": {"app": {"type": "string"}, "iteration": {"type": "integer"}},
     },
     "else": {
-        "required": ["file_name"],
+        "oneOf": [
+            {"required": ["file_name"], "properties": {"path": {"type": "null"}}},
+            {"required": ["path"], "properties": {"file_name": {"type": "null"}}},
+        ],
         "properties": {
-            "file_name": {"type": "string"},
             "app": {"type": "null"},
             "iteration": {"type": "null"},
         },
@@ -76,7 +79,10 @@ class NewFileRequest(Request):
     model_config = ConfigDict(json_schema_extra=FILE_OR_BACKUP)
 
     file_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    """Required for files; a backup is named by stowage."""
+    """Required for files unless `path` is given; a backup is named by stowage."""
+    path: str | None = Field(default=None, min_length=1, max_length=1024)
+    """A relative `/`-separated path instead of `file_name`: the file keeps its folder
+    tree (`{key_prefix/}{role}/{user_id}/tree/{path}`)."""
     size: int = Field(ge=0)
     content_type: ContentType | None = None
     sha256: Sha256Hex | None = None

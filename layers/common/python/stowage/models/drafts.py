@@ -38,6 +38,7 @@ class DraftStatusResponse(Response):
     draft_id: str
     status: DraftStatus
     file_name: str
+    path: str | None = None
     content_type: str
     size: int
     user_id: str

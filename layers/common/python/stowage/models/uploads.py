@@ -78,6 +78,8 @@ class UploadedPart(Response):
 
 class UploadStatusResponse(InitUploadResponse):
     file_name: str
+    path: str | None = None
+    """Set for an upload by path; `file_name` is then its last segment."""
     content_type: str
     size: int
     user_id: str
@@ -121,6 +123,7 @@ class UploadSummary(Response):
     upload_id: str
     key: str
     file_name: str
+    path: str | None = None
     size: int
     status: UploadStatus
     created_at: Timestamp
@@ -133,8 +136,9 @@ class UploadListResponse(Response):
 
 
 class DeduplicatedResponse(Response):
-    """Init or upload-url of a backup whose SHA-256 is the user's latest backup of that
-    app: nothing to upload, `key` is the stored backup."""
+    """Init or upload-url whose SHA-256 the user already has stored (a backup's as that
+    app's latest backup, a file's under the key its name or path would take): nothing
+    to upload, `key` is the stored file."""
 
     key: str
     size: int
