@@ -55,6 +55,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
         done = api.upload(b"secret of " + name.encode(), **extra)
         draft = api.draft(b"draft of " + name.encode(), **extra)["draft_id"]
         tus = api.call("POST", "/v1/tus/", headers=TUS | {"Upload-Length": "8"} | TUS_NAME)
+        archive = api.call("POST", "/v1/archives", json={"keys": [done["key"]]}).json()
         owned[name] = {
             "user": extra.get("user_id", done["key"].split("/")[2]),
             "role": extra.get("role", "user"),
@@ -63,6 +64,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
             "file": done["key"],
             "draft": draft,
             "tus": tus.headers["Location"],
+            "archive": archive["archive_id"],
         }
     return owned
 
@@ -70,8 +72,13 @@ def tenants(stack_api: Api) -> dict[str, Any]:
 def as_other(other: Api, target: dict[str, Any]) -> dict[str, Callable[[], requests.Response]]:
     """How `other` would touch `target`'s resources, per route of the template."""
     upload, key, draft, tus = target["upload"], target["file"], target["draft"], target["tus"]
-    user, role = target["user"], target["role"]
+    user, role, archive = target["user"], target["role"], target["archive"]
     return {
+        "POST /v1/archives": lambda: other.call("POST", "/v1/archives", json={"keys": [key]}),
+        "GET /v1/archives/{archive_id}": lambda: other.call("GET", f"/v1/archives/{archive}"),
+        "GET /v1/archives/{archive_id}/content": lambda: other.call(
+            "GET", f"/v1/archives/{archive}/content"
+        ),
         "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
             "POST", f"/v1/uploads/{upload}/parts", json={"part_numbers": [1]}
         ),
@@ -162,7 +169,8 @@ def test_every_resource_route_answers_404_to_another_tenant(tenants, owner, intr
         answer = call()
         # Then it is as if nothing were there (or, naming another user, forbidden)
         status_code = answer.status_code, answer.json()["error"]["code"]
-        allowed = {(404, c) for c in ("UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND")}
+        codes = ("UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND", "ARCHIVE_NOT_FOUND")
+        allowed = {(404, c) for c in codes}
         if route.startswith("GET /v1/users/"):
             allowed.add((403, "FORBIDDEN"))
         assert status_code in allowed, (route, answer.text)
