@@ -141,6 +141,18 @@ class StowageApi:
             raise ApiError(response.status_code, "UNEXPECTED", "expected a redirect", {})
         return response.headers["location"]
 
+    # -- archives
+
+    def create_archive(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/v1/archives", json=body)
+
+    def archive_status(self, archive_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/v1/archives/{quote(archive_id, safe='')}")
+
+    def archive_link(self, archive_id: str) -> dict[str, Any]:
+        path = f"/v1/archives/{quote(archive_id, safe='')}/content"
+        return self.call("GET", path, params={"redirect": "false"})
+
     # -- plumbing
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
