@@ -264,6 +264,9 @@ ROLE_ROUTES: dict[str, Callable[[Api, str], requests.Response]] = {
     "GET /v1/users/{user_id}/backups/latest": lambda api, role: api.call(
         "GET", "/v1/users/u9/backups/latest", params={"role": role}
     ),
+    "POST /v1/upload-tokens": lambda api, role: api.call(
+        "POST", "/v1/upload-tokens", json={"user_id": "u9", "role": role}
+    ),
 }
 
 
