@@ -129,7 +129,7 @@ fuzz: $(VENV)/.synced  ## schemathesis against the local stack, long: at least 5
 	STOWAGE_FUZZ_EXAMPLES=120 STOWAGE_FUZZ_SCENARIOS=350 STOWAGE_FUZZ_STEPS=10 \
 	STOWAGE_FUZZ_MIN_REQUESTS=5000 $(BIN)/pytest -q -p no:logging tests/fuzz
 
-# Not part of `make test`: about 25 minutes on 2 cores. GROUPS="identity keys" runs some.
+# Not part of `make test`: about 35 minutes on 2 cores. GROUPS="identity keys" runs some.
 mutate: $(VENV)/.synced  ## mutation testing of the core (mutmut), prints each group's score
 	$(BIN)/python tools/mutate.py $(GROUPS)
 

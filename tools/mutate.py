@@ -105,8 +105,8 @@ GROUPS = [
         ("domain/catalog.py",),
         (
             "tests/unit/test_catalog.py",
+            "tests/unit/test_catalog_paths.py",
             "tests/unit/test_complete_recording.py",
-            "tests/integration/test_catalog_adapters.py",
         ),
         0.80,
     ),
@@ -115,8 +115,8 @@ GROUPS = [
         ("domain/uploads.py",),
         (
             "tests/unit/test_uploads_domain.py",
+            "tests/unit/test_upload_states.py",
             "tests/unit/test_complete_recording.py",
-            "tests/integration/test_upload_handlers.py",
         ),
         0.80,
         method(
@@ -136,16 +136,13 @@ GROUPS = [
     Group(
         "drafts",
         ("domain/drafts.py",),
-        ("tests/integration/test_draft_handlers.py",),
+        ("tests/unit/test_draft_states.py", "tests/integration/test_draft_handlers.py"),
         0.80,
         method(
             "DraftService",
             "confirm",
             "_try_confirm",
-            "_uploaded",
-            "_store",
             "_release",
-            "_delete_draft_object",
             "discard",
             "_discarded",
             "_owned",

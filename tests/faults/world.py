@@ -200,10 +200,11 @@ class World:
         return from_item(answer.get("Item") or {})
 
     # --- what must hold -----------------------------------------------------------------
-    def broken(self, client_id: str, *, settled: bool) -> list[str]:
+    def broken(self, client_id: str, *, settled: bool, data: bytes | None = DATA) -> list[str]:
         """What is wrong with what one client has stored: its records, its multipart
         uploads, its files. `settled`: after a retry, which must have finished what the
-        faulted call left."""
+        faulted call left. `data`: the bytes every file holds (None: each its own, which
+        the caller checks)."""
         pages = self.dynamodb.get_paginator("query").paginate(
             TableName=self.table,
             IndexName="by_client_status",
@@ -229,12 +230,15 @@ class World:
             for item in items
             if item.get("status") in ("completed", "confirmed") and item["key"] not in self.deleted
         }
-        problems += [f"{key!r} holds other bytes" for key in stored if self.read(key) != DATA]
+        if data is not None:
+            problems += [f"{key!r} holds other bytes" for key in stored if self.read(key) != data]
         if settled:
-            problems += self.index_problems(client_id, items)
+            problems += self.index_problems(client_id, items, data)
         return problems
 
-    def index_problems(self, client_id: str, items: list[dict[str, Any]]) -> list[str]:
+    def index_problems(
+        self, client_id: str, items: list[dict[str, Any]], data: bytes | None = DATA
+    ) -> list[str]:
         """The user's index agrees with what is stored: every completed upload and
         confirmed draft is among its latest (and a backup among its backups), and every
         entry it lists is a stored file of the user's with the bytes that were sent. (An
@@ -263,7 +267,7 @@ class World:
                 continue
             if self.origin(key) is None:
                 problems.append(f"the index lists {key!r}, which is not stored")
-            elif self.read(key) != DATA:
+            elif data is not None and self.read(key) != data:
                 problems.append(f"the index lists {key!r}, which holds other bytes")
         return problems
 

@@ -167,7 +167,12 @@ def test_aborting_fails_on_anything_else(s3):
 @pytest.mark.parametrize("code", ["404", "NoSuchKey", "NotFound"])
 def test_head_of_a_missing_key_is_none(s3, code):
     store, stub = s3
-    stub.add_client_error("head_object", code, 404, expected_params={"Bucket": "files", "Key": "k"})
+    stub.add_client_error(
+        "head_object",
+        code,
+        404,
+        expected_params={"Bucket": "files", "Key": "k", "ChecksumMode": "ENABLED"},
+    )
     assert store.head("k") is None
 
 
@@ -378,3 +383,120 @@ def test_updating_an_unknown_client_is_none(dynamodb):
     assert store.update("ghost", disabled=True) is None
     updated = store.update("a", disabled=False)
     assert updated is not None and updated.client_id == "a"
+
+
+def test_head_reads_what_s3_answers(s3):
+    store, stub = s3
+    answer = {
+        "ContentLength": 3,
+        "ETag": '"e"',
+        "LastModified": NOW,
+        "ContentType": "image/png",
+        "Metadata": {"client": "c", "upload": "up_1"},
+    }
+    stub.add_response(
+        "head_object", answer, {"Bucket": "files", "Key": "a/b.png", "ChecksumMode": "ENABLED"}
+    )
+    info = store.head("a/b.png")
+    assert info is not None
+    assert (info.key, info.last_modified, info.content_type, info.metadata) == (
+        "a/b.png",
+        NOW,
+        "image/png",
+        {"client": "c", "upload": "up_1"},
+    )
+
+
+def test_listing_parts_of_an_upload_with_none_is_empty(s3):
+    store, stub = s3
+    stub.add_response("list_parts", {"IsTruncated": False}, PARTS)
+    assert store.list_parts("k", "u") == []
+
+
+def test_use_is_noted_only_past_the_hour_and_only_for_a_known_client(dynamodb):
+    client, stub = dynamodb
+    store = DynamoClientStore(client, "clients")
+    before = NOW - timedelta(hours=1)
+    stub.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": "clients",
+            "Key": to_item({"client_id": "a"}),
+            "UpdateExpression": "SET last_used_at = :now",
+            "ConditionExpression": "attribute_exists(client_id)"
+            " AND (attribute_not_exists(last_used_at) OR last_used_at < :before)",
+            "ExpressionAttributeValues": to_item(
+                {":now": "2026-01-12T10:30:00.000000Z", ":before": "2026-01-12T09:30:00.000000Z"}
+            ),
+        },
+    )
+    store.note_used("a", NOW, before)
+
+
+def test_an_update_names_each_change_and_answers_the_record(dynamodb):
+    client, stub = dynamodb
+    store = DynamoClientStore(client, "clients")
+    stub.add_response(
+        "update_item",
+        {"Attributes": record_item("a")},
+        {
+            "TableName": "clients",
+            "Key": to_item({"client_id": "a"}),
+            "UpdateExpression": "SET #f0 = :v0, #f1 = :v1",
+            "ConditionExpression": "attribute_exists(client_id)",
+            "ExpressionAttributeNames": {"#f0": "disabled", "#f1": "key_hash"},
+            "ExpressionAttributeValues": to_item({":v0": True, ":v1": "h2"}),
+            "ReturnValues": "ALL_NEW",
+        },
+    )
+    stub.add_client_error("update_item", "ProvisionedThroughputExceededException", 400)
+    assert store.update("a", disabled=True, key_hash="h2") is not None
+    with pytest.raises(DatabaseError, match=r"^updating the client failed \(Provisioned"):
+        store.update("a", disabled=True)
+
+
+def test_a_query_answer_without_items_is_no_client(dynamodb):
+    client, stub = dynamodb
+    stub.add_response("query", {})
+    assert DynamoClientStore(client, "clients").find_by_key_hash("h") is None
+
+
+def test_a_failed_get_and_a_failed_put_name_the_record_kind(dynamodb):
+    client, stub = dynamodb
+    records = Records(client, "t", timedelta(days=1))
+    stub.add_client_error("get_item", "InternalServerError", 500)
+    stub.add_client_error("put_item", "ValidationException", 400)
+    with pytest.raises(DatabaseError, match=r"^reading the thing failed \(InternalServerError\)$"):
+        records._get("p")
+    with pytest.raises(DatabaseError, match=r"^recording the thing failed \(ValidationExc"):
+        records._put_new({"a": "1"}, "p", datetime.fromtimestamp(0, UTC))
+
+
+def test_a_put_whose_condition_failed_reads_back_its_own_id(dynamodb):
+    client, stub = dynamodb
+    records = Records(client, "t", timedelta(days=1))
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": "t",
+            "Item": to_item({"a": "1", "pk": "p", "kind": "thing", "sweep": "thing", "ttl": 86400}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+    records._put_new({"a": "1"}, "p", datetime.fromtimestamp(0, UTC))
+    stub.add_client_error("put_item", "ConditionalCheckFailedException", 400)
+    stub.add_response(
+        "get_item", {}, {"TableName": "t", "Key": to_item({"pk": "p"}), "ConsistentRead": True}
+    )
+    with pytest.raises(DatabaseError):
+        records._put_new({"a": "1"}, "p", datetime.fromtimestamp(0, UTC))
+
+
+def test_a_network_failure_has_no_error_code():
+    from stowage.adapters.s3 import _cause_code
+
+    error = StorageError("x")
+    error.__cause__ = EndpointConnectionError(endpoint_url="x")
+    assert _cause_code(error) == ""
