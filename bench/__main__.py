@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_calls, browser, cleanup, cli, cold_start, latency, load, tus
+from bench import api_calls, archives, browser, cleanup, cli, cold_start, latency, load, tus
 
 SECTIONS = {
     "api_calls": api_calls.report,
@@ -15,6 +15,7 @@ SECTIONS = {
     "load": load.report,
     "tus": tus.report,
     "browser": browser.report,
+    "archives": archives.report,
 }
 
 

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from devstack import aws
 from devstack.gateway import Gateway
+from devstack.invoke import AsyncInvoker
 from devstack.notifications import Notifier
 from devstack.runtime import log
 from devstack.schedule import Scheduler, default_event
@@ -68,6 +69,7 @@ class LocalStack:
         self._api_key: str | None = None
         self._scheduler: Scheduler | None = None
         self._notifier: Notifier | None = None
+        self._invoker: AsyncInvoker | None = None
 
     # -- lifecycle
 
@@ -90,7 +92,9 @@ class LocalStack:
         if spec.ignored_note:
             log(spec.ignored_note)
         self._notifier = Notifier(spec, self._deliver, self._head)
-        self._moto = aws.MotoServer(self.s3_port, wrap=self._notifier.wrap)
+        notifier, invoker = self._notifier, AsyncInvoker(spec, self._deliver)
+        self._invoker = invoker
+        self._moto = aws.MotoServer(self.s3_port, wrap=lambda app: invoker.wrap(notifier.wrap(app)))
         endpoint = self._moto.start()
         for warning in aws.create_resources(spec, endpoint):
             aws.warn(warning)
@@ -98,6 +102,7 @@ class LocalStack:
         self._gateway.start()
         self._api_key = self.seed(self) if self.seed else DEV_API_KEY
         self._notifier.start()
+        invoker.start()
         if self.schedule_seconds is not None:  # after the seed: runs see a seeded stack
             self._scheduler = Scheduler(spec, self._gateway.functions.invoke, self.schedule_seconds)
             self._scheduler.start()
@@ -110,9 +115,12 @@ class LocalStack:
         """
         scheduler, gateway, moto = self._scheduler, self._gateway, self._moto
         notifier, self._notifier = self._notifier, None
+        invoker, self._invoker = self._invoker, None
         self._scheduler, self._gateway, self._moto = None, None, None
         self._api_key = None
         try:
+            if invoker is not None:
+                invoker.stop()
             if notifier is not None:
                 notifier.stop()
             if scheduler is not None:
@@ -187,6 +195,13 @@ class LocalStack:
         if self._notifier is None:
             raise RuntimeError("start the LocalStack first")
         return self._notifier
+
+    @property
+    def invoker(self) -> AsyncInvoker:
+        """Lambda's Invoke API: `failures` lists what gave up, `held()` delays async runs."""
+        if self._invoker is None:
+            raise RuntimeError("start the LocalStack first")
+        return self._invoker
 
     @classmethod
     def current(cls) -> LocalStack | None:

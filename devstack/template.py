@@ -145,6 +145,8 @@ class FunctionSpec:
     # Folders (relative to the template) Lambda's runtime imports layers from.
     layer_paths: list[str] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    # EventInvokeConfig, resolved: how asynchronous invocations retry (devstack.invoke).
+    event_invoke: dict[str, Node] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -706,6 +708,7 @@ class _Builder:
             memory_mb=int(_text(resolve(props.get("MemorySize", 128)))),
             layer_paths=[path for path in map(self.layer_path, props.get("Layers") or []) if path],
             schedules=self.schedules(logical_id, props.get("Events") or {}),
+            event_invoke=resolve(props.get("EventInvokeConfig") or {}),
         )
 
     def routes(

@@ -149,6 +149,18 @@ class StowageApi:
     def usage(self, days: int = 7) -> dict[str, Any]:
         return self.call("GET", "/v1/usage", params={"days": days})
 
+    # -- archives
+
+    def create_archive(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/v1/archives", json=body)
+
+    def archive_status(self, archive_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/v1/archives/{quote(archive_id, safe='')}")
+
+    def archive_link(self, archive_id: str) -> dict[str, Any]:
+        path = f"/v1/archives/{quote(archive_id, safe='')}/content"
+        return self.call("GET", path, params={"redirect": "false"})
+
     # -- plumbing
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import httpx
 
 from stowage_client import __version__
 from stowage_client.api import ApiError, StowageApi
+from stowage_client.archive import ArchiveFailed, make_archive
 from stowage_client.config import ConfigError, Settings, load_settings
 from stowage_client.download import Downloader, DownloadFailed, Link
 from stowage_client.parts import Cancelled, FileChangedError
@@ -52,6 +53,7 @@ FAILURES = (
     TransferFailed,
     FileChangedError,
     DownloadFailed,
+    ArchiveFailed,
     OSError,
 )
 
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_latest(commands.add_parser("latest", parents=[common], help="a user's newest file"))
     add_watch(commands.add_parser("watch", parents=[common], help="upload what lands in folders"))
     add_restore(commands.add_parser("restore", parents=[common], help="rebuild a folder tree"))
+    add_archive(commands.add_parser("archive", parents=[common], help="many files as one zip"))
     return parser
 
 
@@ -150,6 +153,14 @@ def add_watch(watch: argparse.ArgumentParser) -> None:
     watch.add_argument("--db", type=Path, help="SQLite file (default: the state folder)")
     watch.add_argument("--report", action="store_true", help="print daily activity and exit")
     watch.add_argument("--days", type=int, default=7, help="days in --report (7)")
+
+
+def add_archive(archive: argparse.ArgumentParser) -> None:
+    archive.add_argument("prefix", nargs="?", default="", help="every own file under it")
+    archive.add_argument("--key", action="append", default=[], help="this file (repeatable)")
+    archive.add_argument("-o", "--output", type=Path, help="file or folder (default: here)")
+    archive.add_argument("--name", help="the zip's name (default: archive-<id>.zip)")
+    archive.add_argument("--timeout", type=float, default=1800, help="seconds to wait (1800)")
 
 
 # ------------------------------------------------------------------ wiring
@@ -411,6 +422,23 @@ def print_report(db: WatchDb, args: argparse.Namespace) -> None:
         emit_text(f"{day.day:10}  {day.files:>7}  {size_text(day.bytes):>12}  {day.failures:>8}")
 
 
+def run_archive(args: argparse.Namespace, api: StowageApi, settings: Settings) -> int:
+    if bool(args.prefix) == bool(args.key):
+        raise ConfigError("give a PREFIX or --key KEY (one or more), not both")
+    request: dict[str, Any] = {"prefix": args.prefix} if args.prefix else {"keys": args.key}
+    if args.name:
+        request["name"] = args.name
+    stop = threading.Event()
+    with progress_for(args) as progress, stop_on_signals(stop):
+        downloader = Downloader(api, api.http, settings.concurrency, progress=progress)
+        result = make_archive(
+            api, downloader, request, args.output or Path.cwd(), args.timeout, stop
+        )
+    text = f"{result.archive_id} -> {result.path} ({result.files} files, {size_text(result.size)})"
+    show(args, result.as_json(), text)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, StowageApi, Settings], int]] = {
     "upload": run_upload,
     "download": run_download,
@@ -420,6 +448,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, StowageApi, Settings], int]] =
     "latest": run_latest,
     "watch": run_watch,
     "restore": run_restore,
+    "archive": run_archive,
 }
 
 

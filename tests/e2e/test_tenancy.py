@@ -62,6 +62,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
         )
         draft = api.draft(b"draft of " + name.encode(), **extra)["draft_id"]
         tus = api.call("POST", "/v1/tus/", headers=TUS | {"Upload-Length": "8"} | TUS_NAME)
+        archive = api.call("POST", "/v1/archives", json={"keys": [done["key"]]}).json()
         owned[name] = {
             "user": extra.get("user_id", done["key"].split("/")[2]),
             "role": extra.get("role", "user"),
@@ -72,6 +73,7 @@ def tenants(stack_api: Api) -> dict[str, Any]:
             "draft": draft,
             "corner": done["key"].rsplit("/", 3)[0] + "/",
             "tus": tus.headers["Location"],
+            "archive": archive["archive_id"],
         }
     return owned
 
@@ -85,7 +87,13 @@ def as_other(other: Api, target: dict[str, Any]) -> dict[str, Call]:
     upload, key, draft, tus = target["upload"], target["file"], target["draft"], target["tus"]
     user, role = target["user"], target["role"]
     as_target = {"user_id": user, "role": role}
+    archive = target["archive"]
     return {
+        "POST /v1/archives": lambda: other.call("POST", "/v1/archives", json={"keys": [key]}),
+        "GET /v1/archives/{archive_id}": lambda: other.call("GET", f"/v1/archives/{archive}"),
+        "GET /v1/archives/{archive_id}/content": lambda: other.call(
+            "GET", f"/v1/archives/{archive}/content"
+        ),
         "POST /v1/uploads": lambda: other.init(size=1, **as_target),
         "GET /v1/uploads": lambda: other.call("GET", "/v1/uploads", params={"limit": 1000}),
         "POST /v1/uploads/{upload_id}/parts": lambda: other.call(
@@ -147,7 +155,9 @@ def _as_json_404(answer: requests.Response, code: str = "FILE_NOT_FOUND") -> req
     return answer
 
 
-NOT_FOUND = {(404, c) for c in ("UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND")}
+NOT_FOUND = {
+    (404, c) for c in ("UPLOAD_NOT_FOUND", "FILE_NOT_FOUND", "DRAFT_NOT_FOUND", "ARCHIVE_NOT_FOUND")
+}
 FORBIDDEN = (403, "FORBIDDEN")
 
 
@@ -155,7 +165,7 @@ def the_others_in(answer: requests.Response, target: dict[str, Any]) -> list[str
     """What of the target's a 2xx answer shows: its ids, its keys, anything in its
     corner of the bucket, or a presigned link there."""
     text = answer.text + answer.headers.get("location", "")
-    mine = [target[k] for k in ("upload", "file", "backup", "draft", "corner")]
+    mine = [target[k] for k in ("upload", "file", "backup", "draft", "corner", "archive")]
     mine.append(target["tus"].rsplit("/", 1)[-1])
     return [thing for thing in mine if thing in text or quote(thing, safe="") in text]
 

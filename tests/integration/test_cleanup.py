@@ -199,6 +199,8 @@ def test_expired_records_over_several_pages_are_all_swept(stack, drafts_bucket, 
         "uploads_failed": 0,
         "drafts_deleted": 5,
         "drafts_failed": 0,
+        "archives_deleted": 0,
+        "archives_failed": 0,
     }
     drafts, sessions = build_draft_service().drafts, build_upload_service().sessions
     assert {drafts.get(d).status for d in old_drafts} == {"expired"}
@@ -238,4 +240,6 @@ def test_the_handler_takes_the_scheduled_event_and_reports_counts(stack, drafts_
         "uploads_failed": 0,
         "drafts_deleted": 1,
         "drafts_failed": 0,
+        "archives_deleted": 0,
+        "archives_failed": 0,
     }

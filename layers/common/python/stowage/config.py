@@ -41,6 +41,17 @@ class DraftSettings(BaseSettings):
     object_lifetime: int = Field(default=24 * 3600, ge=300, le=30 * 24 * 3600)
 
 
+class ArchiveSettings(BaseSettings):
+    """Archives: the most bytes one may hold, how long it is kept (seconds), and the
+    function that builds them (only the requesting function needs its name)."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    archive_max_bytes: int = Field(default=50 * 1024 * MIB, ge=0)
+    archive_lifetime: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    archive_builder_function: str = ""
+
+
 class AwsSettings(BaseSettings):
     """Where the AWS clients point: `AWS_ENDPOINT_URL` selects a local stack."""
 
@@ -73,6 +84,7 @@ def clear_settings() -> None:
     """Forget every cached setting, so the next read sees the environment as it is now."""
     for read in (auth_settings, upload_settings, draft_settings, aws_settings, token_settings):
         read.cache_clear()
+    archive_settings.cache_clear()
 
 
 @cache
@@ -98,3 +110,8 @@ def aws_settings() -> AwsSettings:
 @cache
 def token_settings() -> TokenSettings:
     return TokenSettings()
+
+
+@cache
+def archive_settings() -> ArchiveSettings:
+    return ArchiveSettings()  # filled from the environment

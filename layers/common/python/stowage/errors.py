@@ -76,6 +76,14 @@ class NotFoundError(StowageError):
     code, status = "NOT_FOUND", 404
 
 
+class ArchiveNotFoundError(StowageError):
+    code, status = "ARCHIVE_NOT_FOUND", 404
+
+
+class ArchiveNotReadyError(StowageError):
+    code, status = "ARCHIVE_NOT_READY", 409
+
+
 class MethodNotAllowedError(StowageError):
     code, status = "METHOD_NOT_ALLOWED", 405
 

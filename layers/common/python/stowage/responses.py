@@ -40,6 +40,11 @@ def created_or_deduplicated(created: type[Any], what: str) -> dict[int, OpenAPIR
     }
 
 
+def accepted(model: type[Any], what: str) -> dict[int, OpenAPIResponse]:
+    """202: work that goes on after the answer (an archive's build)."""
+    return {202: {"description": what, "content": {JSON: {"model": model}}}}
+
+
 def _redirect(what: str) -> OpenAPIResponse:
     location: OpenAPIResponseHeader = {
         "description": "A presigned S3 GET URL",

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from stowage.adapters.aws import dynamodb_client, s3_client
+from stowage.adapters.archives import (
+    DynamoArchiveStore,
+    LambdaBuildTrigger,
+    S3ArchiveObjects,
+    S3RangeReader,
+)
+from stowage.adapters.aws import dynamodb_client, lambda_client, s3_client
 from stowage.adapters.clients import DynamoClientStore, EnabledClients
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
@@ -18,7 +24,8 @@ from stowage.adapters.secrets import api_key_pepper
 from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.adapters.tus import DynamoTusStore, S3TusParts
 from stowage.adapters.usage import DynamoUsageStore
-from stowage.config import auth_settings, draft_settings, upload_settings
+from stowage.config import archive_settings, auth_settings, draft_settings, upload_settings
+from stowage.domain.archives import ArchiveBuilder, ArchiveRules, ArchiveService
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
@@ -93,7 +100,32 @@ def build_cleanup_service() -> CleanupService:
         S3ObjectStore(s3_client(), drafts.drafts_bucket),
         CleanupRules(),
         tails=S3TusParts(s3_client(), upload_settings().files_bucket, drafts.drafts_bucket),
+        archives=(_archive_store(), _archive_objects()),
     )
+
+
+def build_archive_service() -> ArchiveService:
+    settings = archive_settings()
+    rules = ArchiveRules(
+        max_bytes=settings.archive_max_bytes,
+        lifetime=timedelta(seconds=settings.archive_lifetime),
+        url_ttl=upload_settings().part_url_ttl,
+    )
+    trigger = LambdaBuildTrigger(lambda_client(), settings.archive_builder_function)
+    return ArchiveService(_archive_store(), _files(), _archive_objects(), trigger, rules)
+
+
+def build_archive_builder() -> ArchiveBuilder:
+    reader = S3RangeReader(s3_client(), upload_settings().files_bucket)
+    return ArchiveBuilder(_archive_store(), _archive_objects(), reader)
+
+
+def _archive_store() -> DynamoArchiveStore:
+    return DynamoArchiveStore(dynamodb_client(), upload_settings().uploads_table, _retention())
+
+
+def _archive_objects() -> S3ArchiveObjects:
+    return S3ArchiveObjects(s3_client(), draft_settings().drafts_bucket)
 
 
 def build_catalog() -> Catalog:

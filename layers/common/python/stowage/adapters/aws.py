@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -41,6 +41,12 @@ def s3_client() -> S3Client:
 def dynamodb_client() -> DynamoDBClient:
     endpoint = aws_settings().aws_endpoint_url
     return boto3.client("dynamodb", endpoint_url=endpoint, config=client_config(endpoint))
+
+
+def lambda_client() -> Any:
+    """Lambda, for asynchronous invocations (the local stack answers them itself)."""
+    endpoint = aws_settings().aws_endpoint_url
+    return boto3.client("lambda", endpoint_url=endpoint, config=client_config(endpoint))
 
 
 def error_code(exc: ClientError) -> str:

@@ -7,6 +7,8 @@
   session is marked, so a failed delete is retried by the next run.
 - Drafts pending past their lifetime: their objects are deleted, 1,000 keys a
   DeleteObjects call, then their records are marked `expired`.
+- Archives past their expiry: the zip and its manifest are deleted (and the multipart
+  upload of a build that died is aborted), then the record.
 The files bucket's stored files are never deleted here. Whatever fails is counted
 and left as it was, so the next run retries it. Objects no record leads to (a
 failed delete after a confirm or discard) are left to the drafts bucket's
@@ -22,6 +24,7 @@ from datetime import datetime
 from itertools import batched
 from typing import Protocol
 
+from stowage.domain.archives import ArchiveObjects, ArchiveStore
 from stowage.domain.clock import utc_now
 from stowage.domain.ports import DraftStore, ObjectStore, ObjectSweeper, SessionStore
 from stowage.errors import StowageError
@@ -50,6 +53,8 @@ class CleanupReport:
     uploads_failed: int = 0
     drafts_deleted: int = 0
     drafts_failed: int = 0
+    archives_deleted: int = 0
+    archives_failed: int = 0
 
 
 class CleanupService:
@@ -62,6 +67,7 @@ class CleanupService:
         rules: CleanupRules,
         clock: Callable[[], datetime] = utc_now,
         tails: TailSweeper | None = None,
+        archives: tuple[ArchiveStore, ArchiveObjects] | None = None,
     ) -> None:
         self.sessions = sessions
         self.drafts = drafts
@@ -70,11 +76,13 @@ class CleanupService:
         self.rules = rules
         self.clock = clock
         self.tails = tails
+        self.archives = archives
 
     def run(self) -> CleanupReport:
         now, report = self.clock(), CleanupReport()
         self.expire_uploads(now, report)
         self.expire_drafts(now, report)
+        self.expire_archives(now, report)
         return report
 
     def expire_uploads(self, now: datetime, report: CleanupReport) -> None:
@@ -103,6 +111,24 @@ class CleanupService:
             gone = [d for d in batch if d.object_key not in failed]
             marked = self._each(gone, lambda draft: self.drafts.mark_expired(draft, now))
             report.drafts_deleted += sum(marked)
+
+    def expire_archives(self, now: datetime, report: CleanupReport) -> None:
+        if self.archives is None:
+            return
+        store, objects = self.archives
+        for archive in store.expired(now, self.rules.max_records):
+            if _leased(archive.completing_until, now):
+                continue  # a build under way; its lease runs out within 15 minutes
+            try:
+                if archive.s3_upload_id and archive.status != "ready":
+                    objects.abort_upload(archive.object_key, archive.s3_upload_id)
+                keys = [archive.object_key, archive.manifest_key]
+                if objects.delete_many(keys) or not store.forget(archive, now):
+                    report.archives_failed += 1
+                    continue
+                report.archives_deleted += 1
+            except StowageError:
+                report.archives_failed += 1
 
     def _each[T](self, items: list[T], mark: Callable[[T], bool]) -> list[bool]:
         """One conditional write per record, several at a time: each waits on the network."""
