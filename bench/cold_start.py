@@ -51,14 +51,18 @@ def stack() -> StackSpec:
 def environment(spec: StackSpec) -> dict[str, str]:
     """The functions' variables and what Lambda adds; nothing of this shell's AWS setup."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    return base | function_environment(spec) | {
-        "AWS_REGION": spec.region,
-        "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        "UPLOAD_TOKEN_SECRET": "bench-secret",
-    }
+    return (
+        base
+        | function_environment(spec)
+        | {
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "UPLOAD_TOKEN_SECRET": "bench-secret",
+        }
+    )
 
 
 def handler_code(spec: StackSpec, logical_id: str) -> str:

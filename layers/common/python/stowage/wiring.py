@@ -2,13 +2,19 @@
 
 Handlers call these once, at module scope, so a Lambda container builds its
 clients once; tests build services from their own (moto-backed or fake) parts.
+Every service of one process shares one S3 and one DynamoDB client (boto3 clients are
+thread-safe, and each costs tens of milliseconds of a cold start to create) for as long
+as the endpoint, region and keys in the environment stay the same.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
-from stowage.adapters.aws import dynamodb_client, s3_client
+from stowage.adapters import aws
 from stowage.adapters.clients import DynamoClientStore, EnabledClients
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
@@ -17,7 +23,7 @@ from stowage.adapters.s3 import S3ObjectStore
 from stowage.adapters.secrets import api_key_pepper
 from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.adapters.tus import DynamoTusStore, S3TusParts
-from stowage.config import auth_settings, draft_settings, upload_settings
+from stowage.config import auth_settings, aws_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
 from stowage.domain.clients import ClientAdmin, KeyAuthorizer
@@ -28,6 +34,36 @@ from stowage.domain.files import FileRules, FileService
 from stowage.domain.tokens import TokenService, TokenSigner
 from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+
+def _where() -> tuple[str | None, ...]:
+    """What a client is bound to when it is created: endpoint, region and keys."""
+    names = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    return (aws_settings().aws_endpoint_url, *map(os.environ.get, names))
+
+
+@cache
+def _shared_s3(_where: tuple[str | None, ...]) -> S3Client:
+    return aws.s3_client()
+
+
+@cache
+def _shared_dynamodb(_where: tuple[str | None, ...]) -> DynamoDBClient:
+    return aws.dynamodb_client()
+
+
+def s3_client() -> S3Client:
+    """This process's S3 client for the environment as it is now."""
+    return _shared_s3(_where())
+
+
+def dynamodb_client() -> DynamoDBClient:
+    """This process's DynamoDB client for the environment as it is now."""
+    return _shared_dynamodb(_where())
 
 
 def build_upload_service() -> UploadService:
