@@ -15,29 +15,28 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from stowage.adapters import aws
-from stowage.adapters.clients import DynamoClientStore, EnabledClients
-from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
 from stowage.adapters.index import DynamoIndexStore
 from stowage.adapters.s3 import S3ObjectStore
-from stowage.adapters.secrets import api_key_pepper
-from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
-from stowage.adapters.tus import DynamoTusStore, S3TusParts
 from stowage.config import auth_settings, aws_settings, draft_settings, upload_settings
 from stowage.domain.catalog import Catalog, CatalogRules
-from stowage.domain.cleanup import CleanupRules, CleanupService
-from stowage.domain.clients import ClientAdmin, KeyAuthorizer
 from stowage.domain.clock import utc_now
-from stowage.domain.companion import CompanionRules, CompanionService, PostRegistrar
-from stowage.domain.drafts import DraftRules, DraftService
 from stowage.domain.files import FileRules, FileService
-from stowage.domain.tokens import TokenService, TokenSigner
-from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
 
+# What only some functions use is imported by the builder that needs it, so a handler's
+# cold start imports its own route's code and no other's.
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+
+    from stowage.adapters.drafts import DynamoDraftStore
+    from stowage.domain.cleanup import CleanupService
+    from stowage.domain.clients import ClientAdmin, KeyAuthorizer
+    from stowage.domain.companion import CompanionService, PostRegistrar
+    from stowage.domain.drafts import DraftService
+    from stowage.domain.tokens import TokenService
+    from stowage.domain.tus import TusService
 
 
 def _where() -> tuple[str | None, ...]:
@@ -84,6 +83,8 @@ def build_file_service() -> FileService:
 
 
 def build_draft_service() -> DraftService:
+    from stowage.domain.drafts import DraftRules, DraftService
+
     uploads, drafts = upload_settings(), draft_settings()
     rules = DraftRules(
         upload_ttl=timedelta(seconds=drafts.upload_ttl),
@@ -101,6 +102,9 @@ def build_draft_service() -> DraftService:
 
 
 def build_cleanup_service() -> CleanupService:
+    from stowage.adapters.tus import S3TusParts
+    from stowage.domain.cleanup import CleanupRules, CleanupService
+
     drafts = draft_settings()
     return CleanupService(
         _session_store(),
@@ -131,20 +135,33 @@ def _session_store() -> DynamoSessionStore:
 
 
 def _draft_store() -> DynamoDraftStore:
+    from stowage.adapters.drafts import DynamoDraftStore
+
     return DynamoDraftStore(dynamodb_client(), upload_settings().uploads_table, _retention())
 
 
 def build_authorizer() -> KeyAuthorizer:
+    from stowage.adapters.clients import DynamoClientStore
+    from stowage.adapters.secrets import api_key_pepper
+    from stowage.domain.clients import KeyAuthorizer
+
     store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
     return KeyAuthorizer(store, api_key_pepper, utc_now)
 
 
 def build_client_admin() -> ClientAdmin:
+    from stowage.adapters.clients import DynamoClientStore
+    from stowage.adapters.secrets import api_key_pepper
+    from stowage.domain.clients import ClientAdmin
+
     store = DynamoClientStore(dynamodb_client(), auth_settings().clients_table)
     return ClientAdmin(store, api_key_pepper, utc_now)
 
 
 def build_tus_service() -> TusService:
+    from stowage.adapters.tus import DynamoTusStore, S3TusParts
+    from stowage.domain.tus import TusRules, TusService
+
     settings = upload_settings()
     sessions = DynamoTusStore(dynamodb_client(), settings.uploads_table, _retention())
     tails = S3TusParts(s3_client(), settings.files_bucket, draft_settings().drafts_bucket)
@@ -153,12 +170,18 @@ def build_tus_service() -> TusService:
 
 
 def build_token_service() -> TokenService:
+    from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
+    from stowage.domain.tokens import TokenService, TokenSigner
+
     settings = upload_settings()
     counter = DynamoFileCounter(dynamodb_client(), settings.uploads_table)
     return TokenService(TokenSigner(upload_token_secret), counter, settings.max_file_size)
 
 
 def build_companion_service() -> CompanionService:
+    from stowage.adapters.clients import DynamoClientStore, EnabledClients
+    from stowage.domain.companion import CompanionRules, CompanionService
+
     clients = EnabledClients(DynamoClientStore(dynamodb_client(), auth_settings().clients_table))
     rules = CompanionRules(
         post_ttl=draft_settings().upload_ttl, part_url_ttl=upload_settings().part_url_ttl
@@ -168,5 +191,9 @@ def build_companion_service() -> CompanionService:
 
 
 def build_post_registrar() -> PostRegistrar:
+    from stowage.adapters.tokens import upload_token_secret
+    from stowage.domain.companion import PostRegistrar
+    from stowage.domain.tokens import TokenSigner
+
     drafts = S3ObjectStore(s3_client(), draft_settings().drafts_bucket)
     return PostRegistrar(TokenSigner(upload_token_secret), build_draft_service(), drafts)
