@@ -51,12 +51,12 @@ def counted(stack: LocalStack) -> Iterator[Counter[str]]:
             counts[_name] += 1
             return originals[_name](event, wait)
 
-        pool.invoke = invoke
+        pool.invoke = invoke  # type: ignore[method-assign]
     try:
         yield counts
     finally:
         for name, pool in pools.items():
-            pool.invoke = originals[name]
+            pool.invoke = originals[name]  # type: ignore[method-assign]
 
 
 def tus_upload(stack: LocalStack, data: bytes) -> float:

@@ -92,6 +92,16 @@ def announce_schedules(stack: LocalStack, seconds: float | None) -> None:
             print(f"Schedule:    {name} {when}", flush=True)
 
 
+def startup_lines(url: str, api_key: str, s3_endpoint: str) -> list[str]:
+    """What `make dev` prints first: where the API, its key, S3 and the page are."""
+    return [
+        f"API:         {url}",
+        f"API key:     {api_key}",
+        f"S3 endpoint: {s3_endpoint}",
+        f"Upload page: {url}/  (API reference: {url}/docs)",
+    ]
+
+
 def serve() -> int:
     """Start, announce, wait for a signal, stop cleanly."""
     stopping = threading.Event()
@@ -111,10 +121,8 @@ def serve() -> int:
     stack.start()
     try:
         write_info(stack, INFO_FILE)
-        print(f"API:         {stack.url}", flush=True)
-        print(f"API key:     {stack.api_key}", flush=True)
-        print(f"S3 endpoint: {stack.s3_endpoint}", flush=True)
-        print(f"Upload page: {stack.url}/  (API reference: {stack.url}/docs)", flush=True)
+        for line in startup_lines(stack.url, stack.api_key, stack.s3_endpoint):
+            print(line, flush=True)
         announce_schedules(stack, seconds)
         print("Ctrl-C stops.", flush=True)
         while not stopping.wait(0.5):

@@ -178,7 +178,7 @@ GROUPS = [
             "x_conditional",
             "x__cause_code",
             *method("S3ObjectStore", "list_parts", "abort_multipart", "head", "delete_many"),
-            *method("DynamoRecords", "_update", "_claim", "_finish"),
+            *method("DynamoRecords", "_put_new", "_get", "_update", "_finish"),
             *method("DynamoClientStore", "find_by_key_hash", "note_used", "update"),
         ),
     ),

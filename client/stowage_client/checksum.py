@@ -65,15 +65,17 @@ def digest_slice(
     """The CRC (and MD5) of `size` bytes of `path` from `offset`, one read at a time."""
     value = 0
     md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
-    with path.open("rb") as file:
+    buffer = memoryview(bytearray(min(READ_SIZE, size)))  # one buffer, read into
+    with path.open("rb", buffering=0) as file:
         file.seek(offset)
         remaining = size
         while remaining:
-            data = file.read(min(READ_SIZE, remaining))
-            if not data:
+            count = file.readinto(buffer[: min(len(buffer), remaining)])
+            if not count:
                 raise FileChangedError(f"{path} is shorter than when the upload started")
-            value = crc.update(data, value)
+            data = buffer[:count]
+            value = crc.update(data, value)  # type: ignore[arg-type]  # any buffer will do
             if md5 is not None:
                 md5.update(data)
-            remaining -= len(data)
+            remaining -= count
     return SliceDigest(value, md5.hexdigest() if md5 else None)

@@ -52,7 +52,9 @@ class PartSigner:
     With `crcs`, each part is signed with its checksum, computed (one read of the part,
     before its PUT reads it again from the page cache) for the batch being signed.
     Batches then start at the number of workers and double, so the first PUT waits for
-    a few parts' checksums only, and a 1 GiB file still needs only a handful of calls.
+    a few parts' checksums only, and a 1 GiB file still needs only a handful of calls;
+    when the workers come within one round of the last signed part, the next batch is
+    checksummed and signed in the background, so no worker waits for it.
     """
 
     def __init__(
@@ -67,6 +69,13 @@ class PartSigner:
         self.position = {number: index for index, number in enumerate(order)}
         self.signed: dict[int, tuple[dict[str, Any], float]] = {}
         self.lock = threading.Lock()
+        """Guards `signed` and `frontier`: held for moments only."""
+        self.signing = threading.Lock()
+        """One sign call (and its checksums) at a time."""
+        self.frontier = 0
+        """Index in `order` of the first part never signed."""
+        self.ahead = max(1, first_batch)
+        self.prefetching = False
         self.sign_calls = 0
         self.crcs = crcs
         self.computed: dict[int, int] = {}
@@ -78,11 +87,39 @@ class PartSigner:
 
     def part(self, number: int) -> dict[str, Any]:
         """`{part_number, url, size, expires_at}` for part `number`."""
+        held = self.usable(number)
+        if held is not None:
+            self.prefetch_after(number)
+            return held
+        with self.signing:
+            return self.usable(number) or self.sign_from(number)
+
+    def usable(self, number: int) -> dict[str, Any] | None:
         with self.lock:
             held = self.signed.get(number)
-            if held is not None and held[1] > time.monotonic():
-                return held[0]
-            return self.sign_from(number)
+            return held[0] if held is not None and held[1] > time.monotonic() else None
+
+    def prefetch_after(self, number: int) -> None:
+        """Sign the next batch in the background once the workers are close to it."""
+        if self.crcs is None:
+            return
+        with self.lock:
+            near = self.frontier - self.position[number] <= self.ahead
+            if self.prefetching or not near or self.frontier >= len(self.order):
+                return
+            self.prefetching, start = True, self.order[self.frontier]
+        threading.Thread(target=self.prefetch, args=(start,), daemon=True).start()
+
+    def prefetch(self, number: int) -> None:
+        try:
+            with self.signing:
+                if self.usable(number) is None:
+                    self.sign_from(number)
+        except Exception:  # nosec B110  # the worker that needs the part signs it and sees why
+            return
+        finally:
+            with self.lock:
+                self.prefetching = False
 
     def forget(self, number: int) -> None:
         """S3 refused this part's URL (403, expired): sign it again on next use."""
@@ -90,9 +127,11 @@ class PartSigner:
             self.signed.pop(number, None)
 
     def sign_from(self, number: int) -> dict[str, Any]:
+        """Sign a batch from part `number` on (the caller holds `signing`)."""
         now = time.monotonic()
         start = self.position[number]
-        batch = [n for n in self.order[start:] if self.signed.get(n, ({}, 0.0))[1] <= now]
+        with self.lock:
+            batch = [n for n in self.order[start:] if self.signed.get(n, ({}, 0.0))[1] <= now]
         batch = batch[:SIGN_BATCH]
         self.sign_calls += 1
         if self.crcs is None:
@@ -101,8 +140,11 @@ class PartSigner:
             batch = batch[: self.batch]
             self.batch = min(self.batch * 2, self.most, SIGN_BATCH)
             parts = self.api.sign_parts(self.upload_id, batch, self.checksums_of(batch))
-        for part in parts:
-            self.signed[part["part_number"]] = (part, usable_until(part["expires_at"], now))
+        with self.lock:
+            for part in parts:
+                self.signed[part["part_number"]] = (part, usable_until(part["expires_at"], now))
+            last = max(self.position[p["part_number"]] for p in parts)
+            self.frontier = max(self.frontier, last + 1)
         return next(p for p in parts if p["part_number"] == number)
 
     def checksums_of(self, numbers: list[int]) -> dict[int, str]:

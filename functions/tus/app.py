@@ -1,14 +1,10 @@
 """tus 1.0 at /v1/tus/: OPTIONS, creation (POST), HEAD, PATCH and termination (DELETE)."""
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import current_caller
+from stowage.api import api_handler, current_caller
 from stowage.domain.tus import read_creation, read_offset
-from stowage.observability import logger, metrics, tracer
+from stowage.observability import logger
 from stowage.tus_http import (
     CREATED_RESPONSES,
     HEAD_RESPONSES,
@@ -71,8 +67,4 @@ def tus_terminate(upload_id: str) -> Response[str]:
     return tus_response(204, {})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,17 +1,15 @@
 """POST /v1/upload-tokens: a scoped, expiring token a browser uploads with (201), so a
 web page never holds the API key. Its `endpoint` is Uppy's `companionEndpoint`."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import api_base, create_app, current_caller
+from stowage.api import api_base, api_handler, create_app, current_caller, require_object_body
 from stowage.models.browser import MintTokenRequest, MintTokenResponse
-from stowage.observability import logger, metrics, tracer
+from stowage.observability import logger
 from stowage.wiring import build_token_service
 
 app = create_app()
@@ -23,6 +21,7 @@ TOKEN_CREATED: dict[int, OpenAPIResponse] = {
 
 @app.post("/v1/upload-tokens", responses=TOKEN_CREATED)
 def mint_token(body: Annotated[MintTokenRequest | None, Body()] = None) -> Response[str]:
+    require_object_body(app)
     request = body or MintTokenRequest()
     token, expires_at = service.mint(current_caller(app), request)
     endpoint = f"{api_base(app)}/v1/companion/{token}"
@@ -31,11 +30,4 @@ def mint_token(body: Annotated[MintTokenRequest | None, Body()] = None) -> Respo
     return Response(201, "application/json", answer.model_dump_json())
 
 
-# The answer holds the token: neither the event nor the response is logged or traced.
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

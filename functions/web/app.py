@@ -7,15 +7,11 @@ or reads a token from the address fragment; nothing here sees either.
 """
 
 from pathlib import Path
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stowage.api import create_app
-from stowage.observability import logger, metrics, tracer
+from stowage.api import api_handler, create_app
 from stowage.static_site import StaticFile, StaticSite
 
 site = StaticSite(Path(__file__).with_name("static"))
@@ -50,8 +46,4 @@ def asset(name: str) -> Response[str]:
     return answer(site.asset(name))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

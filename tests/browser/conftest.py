@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.helpers import CHROMIUM, STATIC, launch, serve_static
+from tests.browser.helpers import CHROMIUM, STATIC, PageErrors, launch, serve_static
 from tests.support.http import Api
 
 # Every wait is on an event or a selector, bounded by these (milliseconds).
@@ -34,22 +34,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch(playwright)
     yield browser
     browser.close()
-
-
-class PageErrors:
-    """Uncaught errors and console errors (a CSP violation is one) of a page."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def watch(self, page: Page) -> None:
-        page.on("pageerror", lambda error: self.seen.append(f"pageerror: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                self.seen.append(f"console: {message.text}") if message.type == "error" else None
-            ),
-        )
 
 
 @pytest.fixture

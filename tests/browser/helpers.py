@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from tests.support.http import Api
 
@@ -29,6 +29,32 @@ FLAGS = [
     "--disable-sync",
 ]
 STATIC = Path(__file__).parent / "static"
+
+
+# moto answers a presigned POST with a 204 that carries no ETag and no CORS
+# Expose-Headers (S3 sends both), so Chromium logs this when @uppy/aws-s3 reads the
+# POST's ETag (it does not need it). Only this line is forgiven.
+MOTO_POST_ETAG = 'Refused to get unsafe header "etag"'
+
+
+class PageErrors:
+    """Uncaught errors and console errors (a CSP violation is one) of a page."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @property
+    def unexpected(self) -> list[str]:
+        return [line for line in self.seen if MOTO_POST_ETAG not in line]
+
+    def watch(self, page: Page) -> None:
+        page.on("pageerror", lambda error: self.seen.append(f"pageerror: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                self.seen.append(f"console: {message.text}") if message.type == "error" else None
+            ),
+        )
 
 
 def launch(playwright: Playwright) -> Browser:

@@ -97,7 +97,11 @@ def test_a_paused_upload_resumes_without_sending_its_parts_again(
         page, endpoint=mint(api), name=name, size=12 * MiB, multipart=True, then="pause"
     )
     assert paused["outcome"] == "pause" and paused["paused"], paused
-    # Then, paused, it is not a file yet
+    # Then, paused, it is an upload in progress with S3 holding part 1, not a file yet
+    status = api.status(paused["uploadId"])
+    assert status["status"] in ("initiated", "in_progress")
+    assert 1 in {part["part_number"] for part in status["parts"]}
+    assert status["parts_uploaded"] < 3
     assert find_file(api, name) is None
     # When it is resumed
     done: dict[str, Any] = page.evaluate("() => window.resume()")
@@ -132,7 +136,8 @@ def test_a_cancelled_upload_is_aborted_and_leaves_no_file(
     # Then Uppy aborted it through the API, which said yes
     assert result["outcome"] == "cancel", result
     assert aborted.value.status == 200
-    # And no file came of it
+    # And the client's upload is cancelled, and no file came of it
+    assert api.status(result["uploadId"])["status"] == "cancelled"
     assert find_file(api, name) is None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack.__main__ import startup_lines
 from tests.support.http import Api
 
 STATIC = Path(__file__).parents[2] / "functions" / "web" / "static"
@@ -85,3 +86,16 @@ def test_nothing_but_the_built_assets_is_served(api: Api, name: str) -> None:
     # Then it is a 404 in the contract's shape (or the gateway's, off every route)
     assert answer.status_code == 404
     assert answer.json().get("error", {}).get("code", "NOT_FOUND") == "NOT_FOUND"
+
+
+def test_make_dev_prints_urls_of_the_page_and_the_reference_that_answer(api: Api) -> None:
+    # Given what `make dev` prints for this stack
+    lines = startup_lines(api.url, str(api.api_key), "http://127.0.0.1:9")
+    (page_line,) = [line for line in lines if line.startswith("Upload page:")]
+    urls = re.findall(r"http://\S+?(?=[\s)]|$)", page_line)
+    # Then it names the page and the reference, and both answer with this build's HTML
+    assert urls == [f"{api.url}/", f"{api.url}/docs"]
+    for url in urls:
+        answer = api.http.get(url, timeout=30)
+        assert answer.status_code == 200
+        assert BUILD["sources_sha256"] in answer.text

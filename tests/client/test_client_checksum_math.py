@@ -109,3 +109,43 @@ def test_without_checksums_one_call_signs_every_part():
 def test_only_a_full_object_crc_is_verified(stored: dict[str, str] | None, verified: bool):
     expected = Expected.of_info({"key": "k", "checksum": stored})
     assert (expected is not None) == verified
+
+
+def held_plan(path: Path, listed: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"part_size": 1024, "size": path.stat().st_size, "parts": listed}
+
+
+def test_held_parts_are_checked_by_the_checksum_s3_lists(tmp_path: Path):
+    # Given three held parts, S3 listing part 2's checksum as that of other bytes
+    from stowage_client.upload import Uploader
+
+    path = tmp_path / "f"
+    data = random.Random(11).randbytes(3 * 1024)
+    path.write_bytes(data)
+    crc = CRCS["CRC64NVME"]
+    sums = [crc.encode(checksums.crc64nvme(data[i * 1024 : (i + 1) * 1024])) for i in range(3)]
+    sums[1] = crc.encode(checksums.crc64nvme(b"other"))
+    listed = [{"part_number": n, "checksum": sums[n - 1]} for n in (1, 2, 3)]
+    held = {1: '"e1"', 2: '"e2"', 3: '"e3"'}  # ETags not consulted when checksums are listed
+    uploader = Uploader(api=None, s3=None)  # type: ignore[arg-type]
+    # When
+    kept, repaired = uploader.verify_held(
+        path, held_plan(path, listed), held, PartCrcs(path, 1024, len(data), crc)
+    )
+    # Then part 2 is to be sent again; the others' CRCs are kept for the whole file's
+    assert repaired == 1 and sorted(held) == [1, 3] and sorted(kept) == [1, 3]
+    assert kept[1] == checksums.crc64nvme(data[:1024])
+
+
+def test_without_listed_checksums_held_parts_are_checked_by_their_etag(tmp_path: Path):
+    from stowage_client.upload import Uploader
+
+    path = tmp_path / "f"
+    data = random.Random(12).randbytes(2 * 1024 + 5)
+    path.write_bytes(data)
+    etag = [f'"{hashlib.md5(data[i * 1024 : (i + 1) * 1024]).hexdigest()}"' for i in range(3)]
+    held = {1: etag[0], 2: '"0123456789abcdef0123456789abcdef"', 3: etag[2]}
+    listed = [{"part_number": n, "checksum": None} for n in (1, 2, 3)]
+    uploader = Uploader(api=None, s3=None)  # type: ignore[arg-type]
+    kept, repaired = uploader.verify_held(path, held_plan(path, listed), held, None)
+    assert repaired == 1 and sorted(held) == [1, 3] and sorted(kept) == [1, 3]

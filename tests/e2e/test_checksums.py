@@ -164,6 +164,9 @@ def test_a_wrong_whole_file_checksum_is_409_and_nothing_is_stored(api: Api, stri
     parts = pieces(plan, data)
     for part in sign(api, plan["upload_id"], {n: crc64(p) for n, p in parts.items()}):
         assert put(part, parts[part["part_number"]]).status_code == 200
+    # (and the status lists each part's checksum as S3 holds it)
+    listed = api.status(plan["upload_id"])["parts"]
+    assert [p["checksum"] for p in listed] == [crc64(parts[n]) for n in sorted(parts)]
     # When complete is asked with the checksum of other bytes
     wrong = api.complete(plan["upload_id"], checksum=crc64(data[:-1] + b"!"))
     # Then 409 CHECKSUM_MISMATCH, no file; the right checksum still completes it

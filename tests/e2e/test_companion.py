@@ -254,6 +254,12 @@ def test_bad_names_and_types_are_400(api: Api, name, kind):
         assert answer.json()["error"]["code"] == "INVALID_FIELD"
 
 
+def test_a_query_string_that_is_not_utf8_is_400(api: Api):
+    uppy = uppy_for(api)
+    answer = requests.get(f"{uppy.endpoint}/s3/params?filename=%FF.txt&type=text/plain", timeout=30)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "INVALID_FIELD")
+
+
 def test_missing_key_and_bad_part_numbers_are_400(api: Api):
     uppy = uppy_for(api)
     created = uppy.create("x.bin").json()
@@ -339,22 +345,61 @@ def test_an_event_before_and_during_registration_is_harmless(api: Api):
 
 
 def test_a_post_without_a_genuine_claim_never_becomes_a_file(api: Api):
-    # Given a valid form whose claim is swapped for a forged one (moto does not enforce
-    # POST policies; S3 would refuse the POST itself)
+    # Given a valid form whose claim is swapped for a forged one
     uppy = uppy_for(api)
     params = uppy.params("forged.txt", "text/plain").json()
     claim = params["fields"]["x-amz-meta-claim"]
-    params["fields"]["x-amz-meta-claim"] = claim[:-4] + ("AAAA" if claim[-4:] != "AAAA" else "BBBB")
-    draft_id = params["fields"]["key"].removeprefix("drafts/")
+    forged = claim[:-4] + ("AAAA" if claim[-4:] != "AAAA" else "BBBB")
+    params["fields"]["x-amz-meta-claim"] = forged
+    key = params["fields"]["key"]
+    draft_id = key.removeprefix("drafts/")
+    from devstack.notifications import object_created_event
     from devstack.stack import LocalStack
 
     stack = LocalStack.current()
     assert stack is not None
+    bucket = stack.bucket_name("DraftsBucket")
+    # When it is POSTed, S3 refuses it: the policy pins the claim field
+    refused = post_form(params, b"forged", "forged.txt")
+    assert refused.status_code == 403 and b"AccessDenied" in refused.content, refused.text
+    # And were such an object there all the same (written past the policy), its event
+    s3 = stack.s3()
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=b"forged", ContentType="text/plain", Metadata={"claim": forged}
+    )
+    event = object_created_event(
+        bucket, key, dict(s3.head_object(Bucket=bucket, Key=key)), "PostObject", "us-east-1"
+    )
+    outcome = stack.invoke("PostRegistrar", event)["outcome"]
+    # Then registers nothing: the object is deleted and no draft or file exists
+    assert outcome == "refused"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=key)
+    assert api.call("GET", f"/v1/drafts/{draft_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "data"),
+    [
+        ({}, b"eleven byte"),  # one byte over the token's 10
+        ({"Content-Type": "text/html"}, b"<b>hi</b>"),  # another type than was signed
+    ],
+)
+def test_a_post_outside_its_claim_is_deleted_not_registered(api: Api, change, data):
+    # Given a token of at most 10 bytes, and a POST beyond what its form allows (moto
+    # takes it; S3 would refuse it against the policy)
+    from devstack.stack import LocalStack
+
+    stack = LocalStack.current()
+    assert stack is not None
+    uppy = uppy_for(api, max_file_size=10)
+    params = uppy.params("small.txt", "text/plain").json()
+    params["fields"] |= change
+    draft_id = params["fields"]["key"].removeprefix("drafts/")
     seen = len(stack.notifier.delivered)
     # When it is POSTed and S3's event goes out
-    assert post_form(params, b"forged", "forged.txt").status_code == 204
+    assert post_form(params, data, "small.txt").status_code == 204
     wait_for(lambda: any(draft_id in str(e) for _, e in stack.notifier.delivered[seen:]))
-    # Then the object is deleted and no draft or file exists
+    # Then the object is deleted and never becomes a draft or a file
     bucket = stack.bucket_name("DraftsBucket")
     wait_for(
         lambda: (

@@ -85,8 +85,9 @@ def tus_client(api: Api) -> TusClient:
 def test_tuspy_stops_and_a_new_client_resumes_from_heads_offset(api: Api):
     # Given 13 MiB sent by tuspy in 4 MiB chunks, stopped after the second chunk
     data = data_of(13 * MIB)
+    name = f"resumed-{uuid.uuid4().hex[:8]}.bin"
     first = tus_client(api).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": "big.bin"}
+        file_stream=io.BytesIO(data), chunk_size=CHUNK, metadata={"filename": name}
     )
     first.upload(stop_at=2 * CHUNK)
     assert first.offset == 2 * CHUNK
@@ -99,9 +100,15 @@ def test_tuspy_stops_and_a_new_client_resumes_from_heads_offset(api: Api):
     upload_id = upload_id_of(first.url)
     assert stored_bytes(api, upload_id) == data
     status = api.status(upload_id)
-    assert status["file_name"] == "big.bin" and status["size"] == len(data)
+    assert status["file_name"] == name and status["size"] == len(data)
     info = api.download(status["key"], info="true").json()
-    assert info["original_name"] == "big.bin"
+    assert info["original_name"] == name
+    # And it is in the user's catalog: their latest file of that name
+    latest = api.call(
+        "GET", f"/v1/users/{status['user_id']}/latest", params={"name_prefix": name[:12]}
+    )
+    assert latest.status_code == 302, latest.text
+    assert requests.get(latest.headers["Location"], timeout=60).content == data
 
 
 @pytest.mark.parametrize(
@@ -249,6 +256,16 @@ def test_every_error_has_its_tus_status_and_our_error_json(api: Api):
     assert (missing.status_code, missing.json()["error"]["field"]) == (400, "Upload-Length")
     nameless = api.call("POST", "/v1/tus/", headers=TUS | {"Upload-Length": "1"})
     assert nameless.status_code == 400
+    for name in ("../up", "x" * 1025):
+        bad = create(api, 1, name=name)
+        assert (bad.status_code, error_code(bad)) == (400, "INVALID_FIELD"), bad.text
+    typed_badly = {"Upload-Metadata": metadata("a.bin", "not a type")}
+    assert create(api, 1, **typed_badly).status_code == 400
+    not_base64 = create(api, 1, **{"Upload-Metadata": "filename ***"})
+    assert (not_base64.status_code, not_base64.json()["error"]["field"]) == (
+        400,
+        "Upload-Metadata",
+    )
     # No key: the gateway's 401; an unknown upload: 404
     assert head(api, url, key="").status_code == 401
     assert head(api, url.rsplit("/", 1)[0] + "/up_" + "x" * 24).status_code == 404

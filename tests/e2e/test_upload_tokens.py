@@ -83,6 +83,14 @@ def test_a_token_never_exceeds_what_its_client_may_do(plain: Api, body, status, 
     assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), answer.text
 
 
+@pytest.mark.parametrize("body", ["[null, null]", '[{"max_files": 1}]', '"text"', "7"])
+def test_a_body_that_is_not_an_object_is_400(plain: Api, body):
+    answer = plain.call(
+        "POST", "/v1/upload-tokens", data=body, headers={"content-type": "application/json"}
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "INVALID_JSON")
+
+
 def test_an_act_as_backend_mints_for_its_users(stack_api: Api):
     # Given a backend that acts for its users, only in role "viewer" besides its own
     backend = make_api(stack_api, act_as=True, act_as_roles=["viewer"])
@@ -145,3 +153,16 @@ def test_an_expired_token_is_refused(plain: Api):
     # Then
     assert (answer.status_code, answer.json()["error"]["code"]) == (403, "INVALID_TOKEN")
     assert "expired" in answer.json()["error"]["message"]
+
+
+def test_the_access_log_names_route_keys_never_paths():
+    # Given the HTTP API's access log format in template.yaml
+    from devstack.template import read_template
+    from tests.support.events import ROOT
+
+    api = read_template(ROOT / "template.yaml")["Resources"]["HttpApi"]["Properties"]
+    log_format = api["AccessLogSettings"]["Format"]
+    # Then it logs the route key, and nothing that holds a path (where tokens ride)
+    assert "$context.routeKey" in log_format
+    for field in ("$context.path", "$context.http.path", "$context.resourcePath", "rawPath"):
+        assert field not in log_format

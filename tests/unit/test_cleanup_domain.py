@@ -182,3 +182,14 @@ def test_nothing_to_do_is_all_zeros_and_no_calls():
     report = service(Sessions([]), FakeDraftStore(), files, sweeper).run()
     assert report == CleanupReport() and sweeper.calls == [] and files.aborts == []
     assert CleanupRules() == CleanupRules(max_records=10_000, workers=8)
+
+
+def test_failures_add_up_across_uploads_and_batches():
+    sessions = Sessions([session("a"), session("b"), session("c")])
+    files = Files(failing={"k/a", "k/c"})
+    count = DELETE_BATCH + 1
+    store = drafts_of(*[timedelta(hours=25)] * count)
+    sweeper = Sweeper(failing={"drafts/dr_0000", f"drafts/dr_{count - 1:04d}"})
+    report = service(sessions, store, files, sweeper).run()
+    assert (report.uploads_aborted, report.uploads_failed) == (1, 2)
+    assert (report.drafts_deleted, report.drafts_failed) == (count - 2, 2)

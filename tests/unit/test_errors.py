@@ -50,6 +50,8 @@ OUTSIDE_CONTRACT = {
     "OFFSET_MISMATCH": 409,
     "UNSUPPORTED_VERSION": 412,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "INVALID_TOKEN": 403,  # browser uploads: "401/403 with the error JSON"
+    "TOKEN_USED_UP": 403,
 }
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 

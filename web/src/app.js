@@ -149,12 +149,13 @@ function showUploadError (text) {
 
 // ------------------------------------------------------------------------ files
 
+// Powers of 1024 with Uppy's labels, so the list and the Dashboard agree.
 const units = ['B', 'KB', 'MB', 'GB', 'TB']
 function formatSize (bytes) {
   let value = bytes
   let unit = 0
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
     unit += 1
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
@@ -191,13 +192,22 @@ class FileList {
     }
   }
 
-  /** After an upload: list again until the new key is there (single uploads register
-   * when S3 tells stowage, a moment after the browser is done). */
-  async awaitKey (key) {
-    for (let delay = 250; delay <= 4000; delay *= 2) {
-      if ((await this.load()).includes(key)) return
+  /** After an upload: list again until a file the list did not show before is there.
+   * A single-request upload becomes a file when S3 has told stowage, a moment after the
+   * browser is done, and under its final key (not the one Uppy was told). */
+  async awaitNewFile () {
+    const before = new Set(this.shown())
+    // About 30 s in all: S3's event usually takes a second or two.
+    for (const delay of [200, 400, 800, 1600, 3200, 4000, 4000, 4000, 4000, 4000, 4000]) {
+      const keys = await this.load()
+      if (keys.some((key) => !before.has(key))) return
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
+    $('files-status').textContent = 'Uploaded; it is not listed yet: try Refresh in a moment.'
+  }
+
+  shown () {
+    return [...$('file-rows').children].map((row) => row.dataset.key)
   }
 
   row (file) {
@@ -304,7 +314,7 @@ function withKey (key) {
   const files = new FileList(key)
   const uppy = createUppy()
   startUploads(uppy, () => tokens.endpoint())
-  uppy.on('upload-success', (file, response) => files.awaitKey(response?.body?.key))
+  uppy.on('upload-success', () => files.awaitNewFile())
   $('who').textContent = `Key ${key.slice(0, 8)}…`
   $('who').hidden = false
   $('sign-out').hidden = false

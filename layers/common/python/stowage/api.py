@@ -53,7 +53,11 @@ def api_handler(app: APIGatewayHttpResolver) -> ApiHandler:
     request id as correlation id in every log line, a trace that never holds the answer (many
     answers are presigned URLs), and the ColdStart metric."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    # Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it holds API keys and,
+    # on the Companion routes, upload tokens in the path.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
+    )
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -169,9 +173,21 @@ def form_query(app: APIGatewayHttpResolver, name: str, default: str | None = Non
     """A query parameter as a browser's URLSearchParams wrote it (form encoding: `+` is a
     space), read from the raw query string, which API Gateway passes on untouched.
     Missing and no default: 400 MISSING_FIELD."""
-    values = parse_qs(app.current_event.raw_query_string, keep_blank_values=True).get(name)
+    raw = app.current_event.raw_query_string
+    try:
+        values = parse_qs(raw, keep_blank_values=True, errors="strict").get(name)
+    except UnicodeDecodeError as exc:
+        raise InvalidFieldError("the query string is not UTF-8", field=name) from exc
     if values:
         return values[0]
     if default is None:
         raise MissingFieldError(f"{name} is required", field=name)
     return default
+
+
+def require_object_body(app: APIGatewayHttpResolver) -> None:
+    """400 INVALID_JSON unless the body is empty or a JSON object: Powertools validates a
+    JSON array's first element as the body model, which would accept `[{…}]` or `[null]`."""
+    body = (app.current_event.decoded_body if app.current_event.body else None) or ""
+    if body.strip() and not body.lstrip().startswith("{"):
+        raise InvalidJsonError("the body must be a JSON object")

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 
 def client_config(endpoint_url: str | None) -> Config:
     # boto3 presigns with SigV2 unless told; local endpoints (an IP) need path-style URLs.
+    # Checksums only where an operation requires one or stowage passes one: boto3's default
+    # CRC32 on UploadPart is refused by S3 for uploads created without an algorithm (tus's
+    # parts, for one), and checksummed uploads carry their own values.
     return Config(
         signature_version="s3v4",
+        request_checksum_calculation="when_required",
         s3={"addressing_style": "path" if endpoint_url else "virtual"},
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,

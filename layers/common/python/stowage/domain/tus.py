@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from stowage.domain.clock import utc_now
 from stowage.domain.lease import Lease
 from stowage.domain.parts import MAX_PARTS, MIN_PART_SIZE
@@ -185,9 +187,7 @@ class TusService:
             raise FileTooLargeError(
                 f"tus uploads hold at most {MAX_TUS_SIZE} bytes", field="Upload-Length"
             )
-        request = InitUploadRequest(
-            file_name=creation.file_name, size=creation.length, content_type=creation.content_type
-        )
+        request = _init_request(creation)
         started = self.uploads.init_upload(caller, request)
         if not isinstance(started, InitUploadResponse):  # only backups are deduplicated
             raise InvalidFieldError("a tus upload cannot be a deduplicated backup")
@@ -365,6 +365,22 @@ class TusService:
         if upload.session.status == "cancelled":
             raise UploadNotFoundError(f"the tus upload {upload_id!r} was terminated")
         return upload
+
+
+HEADER_OF = {"file_name": "Upload-Metadata.filename", "content_type": "Upload-Metadata.filetype"}
+
+
+def _init_request(creation: TusCreation) -> InitUploadRequest:
+    """The creation as an ordinary upload's init; a value it refuses is a 400 naming the
+    tus header it came from."""
+    try:
+        return InitUploadRequest(
+            file_name=creation.file_name, size=creation.length, content_type=creation.content_type
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        header = HEADER_OF.get(str(first["loc"][0]), "Upload-Length")
+        raise InvalidFieldError(f"{header}: {first['msg']}", field=header) from exc
 
 
 def _settled(upload: TusUpload, offset: int, body: bytes, now: datetime) -> TusState | None:

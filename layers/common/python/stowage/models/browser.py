@@ -93,7 +93,7 @@ class CreateMultipartRequest(BaseModel):
 
 class CreateMultipartResponse(CompanionResponse):
     key: str
-    uploadId: str  # noqa: N815 - Uppy's name
+    uploadId: str  # Uppy's name
 
 
 class SignPartResponse(CompanionResponse):
@@ -103,16 +103,16 @@ class SignPartResponse(CompanionResponse):
 
 
 class CompanionPart(CompanionResponse):
-    PartNumber: int  # noqa: N815 - Uppy's (and S3's) name
-    Size: int  # noqa: N815
-    ETag: str  # noqa: N815
+    PartNumber: int  # Uppy's (and S3's) name
+    Size: int
+    ETag: str
 
 
 class ClaimedPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    PartNumber: int = Field(ge=1, le=10_000)  # noqa: N815
-    ETag: str = Field(min_length=1, max_length=256)  # noqa: N815
+    PartNumber: int = Field(ge=1, le=10_000)
+    ETag: str = Field(min_length=1, max_length=256)
 
 
 class CompleteMultipartRequest(BaseModel):
