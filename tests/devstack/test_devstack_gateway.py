@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import http.client
+import socket
+import struct
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -493,3 +496,30 @@ def test_concurrent_requests_run_in_separate_instances(stack: LocalStack, tmp_pa
     assert answers[0]["instance"] != answers[1]["instance"]
     assert answers[0]["layer"] != answers[1]["layer"]
     assert later.json()["instance"] in {answer["instance"] for answer in answers}
+
+
+def test_a_client_that_goes_away_mid_answer_is_one_log_line(
+    stack: LocalStack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Given a request whose answer is megabytes long, from a client that resets the
+    # connection as soon as it has sent it
+    address = urlsplit(stack.url)
+    body = b"z" * (4 * 1024 * 1024)  # more than loopback buffers hold
+    head = (
+        f"POST /echo HTTP/1.1\r\nHost: {address.netloc}\r\nAuthorization: allow-alice\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    capfd.readouterr()
+    with socket.create_connection((address.hostname or "", address.port or 0)) as client:
+        client.sendall(head + body)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    # When the gateway writes its answer into the reset connection
+    log = ""
+    deadline = time.monotonic() + 60
+    while "went away" not in log and time.monotonic() < deadline:
+        log += capfd.readouterr().err
+
+    # Then the log says so in one line, with no traceback
+    assert len([line for line in log.splitlines() if "went away mid-request" in line]) == 1
+    assert "Traceback" not in log
