@@ -509,7 +509,7 @@ def cleanup_alarms(name: str, namespace: str, service: str) -> dict[str, dict[st
             },
             condition,
         )
-    for counter in ("uploads_failed", "drafts_failed"):
+    for counter in ("uploads_failed", "drafts_failed", "archives_failed"):
         title = "".join(part.title() for part in counter.split("_"))
         alarms[f"Alarm{name}{title}"] = _alarm(
             name,
@@ -527,6 +527,27 @@ def cleanup_alarms(name: str, namespace: str, service: str) -> dict[str, dict[st
             },
         )
     return alarms
+
+
+def authorizer_lookup_alarm(name: str, namespace: str, service: str) -> dict[str, dict[str, Any]]:
+    """The authorizer refuses (403) a key it could not look up, so its Errors never see a
+    DynamoDB or Secrets Manager outage: its own `AuthorizerLookupFailed` metric does."""
+    return {
+        f"Alarm{name}LookupFailed": _alarm(
+            name,
+            "LookupFailed",
+            f"The authorizer {name} could not look keys up (DynamoDB or Secrets Manager "
+            "failing): callers with valid keys are refused 403.",
+            "authorizer-errors",
+            "notBreaching",
+            {
+                **_metric(namespace, "AuthorizerLookupFailed", {"service": service}, "Sum", 60),
+                "EvaluationPeriods": 1,
+                "Threshold": Ref("AuthorizerErrorsThreshold"),
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            },
+        )
+    }
 
 
 def gated(seen: Watched, name: str, made: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -555,6 +576,9 @@ def alarms(seen: Watched) -> dict[str, dict[str, Any]]:
         out |= gated(seen, seen.api, api_alarms(seen.api))
     for name in seen.functions:
         out |= gated(seen, name, function_alarms(name, name in seen.authorizers))
+        if name in seen.authorizers:
+            lookup = authorizer_lookup_alarm(name, seen.metrics_namespace, seen.service)
+            out |= gated(seen, name, lookup)
     if seen.cleanup:
         out |= cleanup_alarms(seen.cleanup, seen.metrics_namespace, seen.service)
     for name in seen.dead_letter_queues:
