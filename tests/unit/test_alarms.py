@@ -16,6 +16,7 @@ import pytest
 
 from devstack.template import Resolver, rate_seconds
 from stowage.domain.cleanup import CleanupReport
+from stowage.domain.clients import LOOKUP_FAILED
 from tools import alarms
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -309,7 +310,7 @@ def test_cleanup_failure_alarms_watch_the_metrics_the_cleanup_emits() -> None:
     # Given the functions' Powertools settings and the Cleanup's report fields
     template = parsed()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    emitted = {field.name for field in dataclasses.fields(CleanupReport)}
+    emitted = {field.name for field in dataclasses.fields(CleanupReport)} | {LOOKUP_FAILED}
 
     # When the failure alarms are read
     found = [
@@ -318,8 +319,14 @@ def test_cleanup_failure_alarms_watch_the_metrics_the_cleanup_emits() -> None:
         if alarm["Properties"].get("Namespace") == variables["POWERTOOLS_METRICS_NAMESPACE"]
     ]
 
-    # Then they are the two failure counters, by the service dimension Powertools adds
-    assert sorted(props["MetricName"] for props in found) == ["drafts_failed", "uploads_failed"]
+    # Then they are the cleanup's failure counters and the authorizer's failed lookups, by
+    # the service dimension Powertools adds
+    assert sorted(props["MetricName"] for props in found) == [
+        "AuthorizerLookupFailed",
+        "archives_failed",
+        "drafts_failed",
+        "uploads_failed",
+    ]
     for props in found:
         assert props["MetricName"] in emitted
         assert props["Dimensions"] == [
