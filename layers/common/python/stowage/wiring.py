@@ -6,19 +6,15 @@ clients once; tests build services from their own (moto-backed or fake) parts.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from functools import cache
-from typing import TYPE_CHECKING
 
-from stowage.adapters import aws
 from stowage.adapters.archives import (
     DynamoArchiveStore,
     LambdaBuildTrigger,
     S3ArchiveObjects,
     S3RangeReader,
 )
-from stowage.adapters.aws import lambda_client
+from stowage.adapters.aws import dynamodb_client, lambda_client, s3_client
 from stowage.adapters.clients import DynamoClientStore, EnabledClients
 from stowage.adapters.drafts import DynamoDraftStore
 from stowage.adapters.dynamodb import DynamoSessionStore
@@ -28,13 +24,7 @@ from stowage.adapters.secrets import api_key_pepper
 from stowage.adapters.tokens import DynamoFileCounter, upload_token_secret
 from stowage.adapters.tus import DynamoTusStore, S3TusParts
 from stowage.adapters.usage import DynamoUsageStore
-from stowage.config import (
-    archive_settings,
-    auth_settings,
-    aws_settings,
-    draft_settings,
-    upload_settings,
-)
+from stowage.config import archive_settings, auth_settings, draft_settings, upload_settings
 from stowage.domain.archives import ArchiveBuilder, ArchiveRules, ArchiveService
 from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.cleanup import CleanupRules, CleanupService
@@ -48,36 +38,6 @@ from stowage.domain.tus import TusRules, TusService
 from stowage.domain.uploads import UploadRules, UploadService
 from stowage.domain.usage import UsageRecorder, UsageService
 from stowage.observability import logger, metrics
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
-
-
-def _where() -> tuple[str | None, ...]:
-    """What a client is bound to when it is created: endpoint, region and keys."""
-    names = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    return (aws_settings().aws_endpoint_url, *map(os.environ.get, names))
-
-
-@cache
-def _shared_s3(_where: tuple[str | None, ...]) -> S3Client:
-    return aws.s3_client()
-
-
-@cache
-def _shared_dynamodb(_where: tuple[str | None, ...]) -> DynamoDBClient:
-    return aws.dynamodb_client()
-
-
-def s3_client() -> S3Client:
-    """This process's S3 client for the environment as it is now."""
-    return _shared_s3(_where())
-
-
-def dynamodb_client() -> DynamoDBClient:
-    """This process's DynamoDB client for the environment as it is now."""
-    return _shared_dynamodb(_where())
 
 
 def build_upload_service() -> UploadService:
