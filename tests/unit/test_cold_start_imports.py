@@ -75,19 +75,3 @@ def test_a_missing_or_bad_setting_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("UPLOAD_TTL", "5")  # below the 60 s floor
     with pytest.raises(ValidationError):
         config.DraftSettings.from_environment()
-
-
-def test_services_share_one_client_per_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stowage import wiring
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-    config.clear_settings()
-    first = wiring.s3_client()
-    assert wiring.s3_client() is first
-    assert wiring.dynamodb_client() is wiring.dynamodb_client()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
-    config.clear_settings()
-    assert wiring.s3_client() is not first
-    assert wiring.s3_client().meta.endpoint_url == "http://127.0.0.1:2"
-    config.clear_settings()
