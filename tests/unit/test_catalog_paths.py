@@ -87,7 +87,12 @@ def world() -> tuple[Catalog, Archiving, FakeIndexStore]:
             "iteration applies to backups only",
             "iteration",
         ),
-        (Naming("file", None, None, None), MissingFieldError, "file_name is required", "file_name"),
+        (
+            Naming("file", None, None, None),
+            MissingFieldError,
+            "file_name (or path) is required",
+            "file_name",
+        ),
     ],
 )
 def test_each_naming_mistake_says_what_and_where(naming, error, message, field):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from stowage.models.common import Request, Response
 
@@ -37,6 +37,14 @@ class UsageReportRequest(Request):
     failed: int = Field(ge=0, le=10**12)
     host: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
     """Which machine: one report per client, day and host (a later one replaces it)."""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _a_date_string(cls, value: object) -> object:
+        """`YYYY-MM-DD` only: lax date parsing would take a number as a Unix time."""
+        if not isinstance(value, str):
+            raise ValueError("date must be a YYYY-MM-DD string")
+        return value
 
 
 class UsageReportResponse(Response):
