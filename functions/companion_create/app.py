@@ -1,7 +1,7 @@
 """POST {endpoint}/s3/multipart {filename, type, metadata}: start a browser's multipart
 upload of unknown size (@uppy/aws-s3 sends none) for the token's user."""
 
-from stowage.api import api_handler, create_app, require_object_body
+from stowage.api import api_handler, create_app
 from stowage.models.browser import CreateMultipartRequest, CreateMultipartResponse
 from stowage.observability import logger
 from stowage.wiring import build_companion_service
@@ -12,7 +12,6 @@ service = build_companion_service()
 
 @app.post("/v1/companion/<token>/s3/multipart")
 def create_multipart(token: str, body: CreateMultipartRequest) -> CreateMultipartResponse:
-    require_object_body(app)
     answer = service.create(token, body)
     logger.info("browser upload started", extra={"upload_id": answer.uploadId})
     return answer

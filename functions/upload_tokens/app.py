@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from stowage.api import api_base, api_handler, create_app, current_caller, require_object_body
+from stowage.api import api_base, api_handler, create_app, current_caller
 from stowage.models.browser import MintTokenRequest, MintTokenResponse
 from stowage.observability import logger
 from stowage.wiring import build_token_service
@@ -21,7 +21,6 @@ TOKEN_CREATED: dict[int, OpenAPIResponse] = {
 
 @app.post("/v1/upload-tokens", responses=TOKEN_CREATED)
 def mint_token(body: Annotated[MintTokenRequest | None, Body()] = None) -> Response[str]:
-    require_object_body(app)
     request = body or MintTokenRequest()
     token, expires_at = service.mint(current_caller(app), request)
     endpoint = f"{api_base(app)}/v1/companion/{token}"

@@ -54,9 +54,11 @@ REFUSED: dict[str, bytes] = {
     "an invalid escape": b'{"file_name": "\\x41.txt", "size": 1}',
     "trailing garbage": b'{"file_name": "a.txt", "size": 1} x',
 }
-# JSON, but not an object: the reader takes them, the routes refuse them as INVALID_JSON.
+# JSON, but not an object: the reader refuses them, so every route answers INVALID_JSON.
 NOT_OBJECTS: dict[str, bytes] = {
     "an array": b"[]",
+    "an array of an object": b'[{"file_name": "a.txt", "size": 1}]',
+    "an array of null": b"[null]",
     "a string": b'"upload"',
     "a number": b"1",
 }
@@ -143,18 +145,21 @@ def test_no_hostile_body_is_a_5xx_and_json_routes_refuse_it_as_invalid_json(
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("name", sorted(REFUSED | NOT_OBJECTS))
 def test_the_reader_refuses_each_hostile_document(name: str):
     with pytest.raises(json.JSONDecodeError):
-        read_json(REFUSED[name])
+        read_json((REFUSED | NOT_OBJECTS)[name])
 
 
 @pytest.mark.parametrize(
     ("text", "value"),
     [
         (nested(MAX_DEPTH), json.loads(nested(MAX_DEPTH))),
-        ("[" + "9" * MAX_NUMBER_CHARS + "]", [int("9" * MAX_NUMBER_CHARS)]),
-        ("[" + "1" * (MAX_NUMBER_CHARS - 2) + ".5]", [float("1" * (MAX_NUMBER_CHARS - 2) + ".5")]),
+        ('{"n": ' + "9" * MAX_NUMBER_CHARS + "}", {"n": int("9" * MAX_NUMBER_CHARS)}),
+        (
+            '{"n": ' + "1" * (MAX_NUMBER_CHARS - 2) + ".5}",
+            {"n": float("1" * (MAX_NUMBER_CHARS - 2) + ".5")},
+        ),
         ('{"a": 1, "b": {"a": 2}}', {"a": 1, "b": {"a": 2}}),
         ('{"n": "\\ud83d\\ude00"}', {"n": "\U0001f600"}),
         ('{"n": -1.5e3}', {"n": -1500.0}),
@@ -169,13 +174,13 @@ def test_the_reader_takes_standard_json_up_to_its_limits(text: str, value: Any):
     "text",
     [
         nested(MAX_DEPTH + 1),
-        "[" + "9" * (MAX_NUMBER_CHARS + 1) + "]",
-        "[" + "1" * (MAX_NUMBER_CHARS - 1) + ".5]",
-        "[-" + "9" * MAX_NUMBER_CHARS + "]",
+        '{"n": ' + "9" * (MAX_NUMBER_CHARS + 1) + "}",
+        '{"n": ' + "1" * (MAX_NUMBER_CHARS - 1) + ".5}",
+        '{"n": -' + "9" * MAX_NUMBER_CHARS + "}",
         '{"a": 1, "a": 1}',
-        "[Infinity]",
-        "[1e309]",
-        '["\\udfff"]',
+        '{"n": Infinity}',
+        '{"n": 1e309}',
+        '{"n": "\\udfff"}',
     ],
 )
 def test_the_reader_refuses_just_past_its_limits(text: str):

@@ -183,11 +183,3 @@ def form_query(app: APIGatewayHttpResolver, name: str, default: str | None = Non
     if default is None:
         raise MissingFieldError(f"{name} is required", field=name)
     return default
-
-
-def require_object_body(app: APIGatewayHttpResolver) -> None:
-    """400 INVALID_JSON unless the body is empty or a JSON object: Powertools validates a
-    JSON array's first element as the body model, which would accept `[{…}]` or `[null]`."""
-    body = (app.current_event.decoded_body if app.current_event.body else None) or ""
-    if body.strip() and not body.lstrip().startswith("{"):
-        raise InvalidJsonError("the body must be a JSON object")

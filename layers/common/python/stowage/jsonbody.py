@@ -6,8 +6,9 @@ the validation middleware turns into the contract's 400 `INVALID_JSON`, so no bo
 size limit can reach a handler as something Python's `json` would take but stowage cannot
 store: duplicate member names (which one wins?), numbers too long to mean anything, the
 non-standard `NaN` / `Infinity`, floats that overflow, strings with lone surrogates (no
-UTF-8 form, so S3 and DynamoDB could not take them), and documents nested deeper than any
-request of the contract (the C parser would otherwise raise `RecursionError`).
+UTF-8 form, so S3 and DynamoDB could not take them), documents nested deeper than any
+request of the contract (the C parser would otherwise raise `RecursionError`), and a body
+that is neither an object nor `null` (an optional body left out).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def read_json(text: str | bytes | bytearray) -> Any:
             parse_constant=_constant,
         )
         _check(value, 0)
+        if value is not None and not isinstance(value, dict):
+            # Powertools would validate an array's first element as the body model.
+            raise _Refused("the body must be a JSON object")
     except RecursionError:
         raise json.JSONDecodeError(
             f"the body is nested more than {MAX_DEPTH} levels deep", document, 0
