@@ -53,8 +53,14 @@ def digest(algorithm: str, data: bytes) -> bytes:
     return hashlib.new(algorithm.lower(), data).digest()
 
 
-def crc(algorithm: str, data: bytes) -> int:
-    return _CRC[algorithm](data, 0)
+def crc(algorithm: str, data: bytes, previous: int = 0) -> int:
+    """The CRC of `data`, or of the bytes before it and `data` when `previous` is theirs."""
+    return _CRC[algorithm](data, previous)
+
+
+def crc_bytes(algorithm: str, value: int) -> bytes:
+    """A CRC as S3 writes it, big-endian in its algorithm's width, before base64."""
+    return value.to_bytes(_CRC_WIDTH[algorithm], "big")
 
 
 def encoded(raw: bytes) -> str:
