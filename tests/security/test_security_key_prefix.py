@@ -13,17 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.identity import key_is_visible, owner_of_key, resolve_owner, visible_root
 from stowage.domain.keys import check_file_name, check_key, owner_prefix
 from stowage.domain.naming import choose_key
 from stowage.domain.ports import NewObject
-from stowage.domain.uploads import UploadRules, UploadService
-from stowage.domain.waiting import Patience
+from stowage.domain.uploads import UploadService
 from stowage.errors import FileTooLargeError, ForbiddenError, InvalidFieldError
 from stowage.models.identity import Caller, Owner
 from stowage.models.uploads import InitUploadRequest
-from tests.support.fakes import FakeIndexStore, FakeObjectStore, FakeSessionStore
+from tests.support.fakes import FakeObjectStore, FakeSessionStore, upload_service
 
 MIB = 1024 * 1024
 NOW = datetime(2026, 1, 12, 10, 30, tzinfo=UTC)
@@ -90,17 +88,8 @@ bodies = st.fixed_dictionaries(
 
 
 def new_service() -> tuple[UploadService, FakeObjectStore]:
-    storage = FakeObjectStore()
-    rules = UploadRules(
-        part_url_ttl=3600,
-        default_part_size=8 * MIB,
-        max_file_size=1024 * MIB,
-        session_idle=timedelta(days=7),
-        record_retention=timedelta(days=30),
-        patience=Patience(wait=0.1, poll=0.01),
-    )
-    catalog = Catalog(FakeIndexStore(), storage, CatalogRules())
-    return UploadService(FakeSessionStore(), storage, rules, catalog, clock=lambda: NOW), storage
+    service, _, storage = upload_service(lambda: NOW, part_size=8 * MIB, wait=0.1)
+    return service, storage
 
 
 def own_corner(caller: Caller) -> str:

@@ -12,9 +12,12 @@ from typing import Any
 
 from awscrt import checksums
 
+from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.checksums import FULL_OBJECT, StoredChecksum
 from stowage.domain.ports import Digest, NewObject, ObjectInfo, SessionPage, StoredPart
 from stowage.domain.session import ACTIVE, UploadSession
+from stowage.domain.uploads import UploadRules, UploadService
+from stowage.domain.waiting import Patience
 from stowage.errors import ChecksumMismatchError
 
 
@@ -381,3 +384,20 @@ class FakeIndexStore:
                 update={"version": index.version + 1}
             )
             return True
+
+
+def upload_service(
+    clock: Any, part_size: int = 5 * 1024 * 1024, wait: float = 2.0
+) -> tuple[UploadService, FakeSessionStore, FakeObjectStore]:
+    """An UploadService on the in-memory stores, with the rules the unit tests share."""
+    sessions, storage = FakeSessionStore(), FakeObjectStore()
+    rules = UploadRules(
+        part_url_ttl=3600,
+        default_part_size=part_size,
+        max_file_size=1024 * 1024 * 1024,
+        session_idle=timedelta(days=7),
+        record_retention=timedelta(days=30),
+        patience=Patience(wait=wait, poll=0.01),
+    )
+    catalog = Catalog(FakeIndexStore(), storage, CatalogRules())
+    return UploadService(sessions, storage, rules, catalog, clock=clock), sessions, storage

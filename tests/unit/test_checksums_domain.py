@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import base64
 import random
-from datetime import timedelta
 
 import pytest
 
-from stowage.domain.catalog import Catalog, CatalogRules
 from stowage.domain.checksums import checked_value, header_for, parts_to_sign
-from stowage.domain.uploads import UploadRules, UploadService
-from stowage.domain.waiting import Patience
+from stowage.domain.uploads import UploadService
 from stowage.errors import ChecksumMismatchError, InvalidFieldError, MissingFieldError
 from stowage.models.uploads import (
     CompleteUploadRequest,
@@ -23,10 +20,10 @@ from stowage.models.uploads import (
 )
 from tests.support.fakes import (
     FakeBadDigest,
-    FakeIndexStore,
     FakeObjectStore,
     FakeSessionStore,
     crc_of,
+    upload_service,
 )
 from tests.unit.test_uploads_domain import ALICE, MIB, Clock
 
@@ -35,17 +32,8 @@ DATA = random.Random(13).randbytes(12 * MIB)  # parts of 5, 5 and 2 MiB
 
 @pytest.fixture
 def world() -> tuple[UploadService, FakeSessionStore, FakeObjectStore, Clock]:
-    sessions, storage, clock = FakeSessionStore(), FakeObjectStore(), Clock()
-    rules = UploadRules(
-        part_url_ttl=3600,
-        default_part_size=5 * MIB,
-        max_file_size=1024 * MIB,
-        session_idle=timedelta(days=7),
-        record_retention=timedelta(days=30),
-        patience=Patience(wait=2.0, poll=0.01),
-    )
-    catalog = Catalog(FakeIndexStore(), storage, CatalogRules())
-    return UploadService(sessions, storage, rules, catalog, clock=clock), sessions, storage, clock
+    clock = Clock()
+    return (*upload_service(clock), clock)
 
 
 def begin(service, algorithm: str | None = "CRC64NVME", size: int = len(DATA)) -> str:

@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stowage.domain.catalog import Catalog, CatalogRules
-from stowage.domain.uploads import UploadRules, UploadService
-from stowage.domain.waiting import Patience
+from stowage.domain.uploads import UploadService
 from stowage.errors import (
     FileTooLargeError,
     ForbiddenError,
@@ -29,7 +27,7 @@ from stowage.models.uploads import (
     InitUploadRequest,
     SignPartsRequest,
 )
-from tests.support.fakes import FakeIndexStore, FakeObjectStore, FakeSessionStore
+from tests.support.fakes import FakeObjectStore, FakeSessionStore, upload_service
 
 MIB = 1024 * 1024
 ALICE = Caller(client_id="alice", role="user", key_prefix="tenant-a", max_file_size=100 * MIB)
@@ -46,17 +44,8 @@ class Clock:
 
 @pytest.fixture
 def world() -> tuple[UploadService, FakeSessionStore, FakeObjectStore, Clock]:
-    sessions, storage, clock = FakeSessionStore(), FakeObjectStore(), Clock()
-    rules = UploadRules(
-        part_url_ttl=3600,
-        default_part_size=5 * MIB,
-        max_file_size=1024 * MIB,
-        session_idle=timedelta(days=7),
-        record_retention=timedelta(days=30),
-        patience=Patience(wait=2.0, poll=0.01),
-    )
-    catalog = Catalog(FakeIndexStore(), storage, CatalogRules())
-    return UploadService(sessions, storage, rules, catalog, clock=clock), sessions, storage, clock
+    clock = Clock()
+    return (*upload_service(clock), clock)
 
 
 def start(service: UploadService, size: int = 12 * MIB, name: str = "report.pdf") -> str:
