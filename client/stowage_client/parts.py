@@ -53,8 +53,10 @@ class PartSigner:
     before its PUT reads it again from the page cache) for the batch being signed.
     Batches then start at the number of workers and double, so the first PUT waits for
     a few parts' checksums only, and a 1 GiB file still needs only a handful of calls;
-    when the workers come within one round of the last signed part, the next batch is
-    checksummed and signed in the background, so no worker waits for it.
+    once the workers are within half the next batch of the last signed part (and never
+    less than one round of them), that batch is checksummed and signed in the background,
+    so no worker waits for it (waiting until one round was left stalled the workers
+    while a batch of 64 was read and signed).
     """
 
     def __init__(
@@ -88,11 +90,11 @@ class PartSigner:
     def part(self, number: int) -> dict[str, Any]:
         """`{part_number, url, size, expires_at}` for part `number`."""
         held = self.usable(number)
-        if held is not None:
-            self.prefetch_after(number)
-            return held
-        with self.signing:
-            return self.usable(number) or self.sign_from(number)
+        if held is None:
+            with self.signing:
+                held = self.usable(number) or self.sign_from(number)
+        self.prefetch_after(number)
+        return held
 
     def usable(self, number: int) -> dict[str, Any] | None:
         with self.lock:
@@ -104,7 +106,7 @@ class PartSigner:
         if self.crcs is None:
             return
         with self.lock:
-            near = self.frontier - self.position[number] <= self.ahead
+            near = self.frontier - self.position[number] <= max(self.ahead, self.batch // 2)
             if self.prefetching or not near or self.frontier >= len(self.order):
                 return
             self.prefetching, start = True, self.order[self.frontier]

@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,14 @@ def test_a_slice_digest_reads_only_its_slice(tmp_path: Path):
 class RecordingApi:
     def __init__(self) -> None:
         self.calls: list[tuple[list[int], dict[int, str] | None]] = []
+        self.called = threading.Condition()
 
     def sign_parts(
         self, upload_id: str, numbers: list[int], sums: dict[int, str] | None = None
     ) -> list[dict[str, Any]]:
-        self.calls.append((numbers, sums))
+        with self.called:
+            self.calls.append((numbers, sums))
+            self.called.notify_all()
         return [
             {"part_number": n, "url": f"u{n}", "size": 1, "expires_at": "2999-01-01T00:00:00Z"}
             for n in numbers
@@ -87,6 +91,22 @@ def test_parts_are_signed_with_their_checksums_in_doubling_batches(tmp_path: Pat
             piece = data[(n - 1) * 1024 : n * 1024]
             assert sums[n] == crcs.crc.encode(checksums.crc64nvme(piece))
     assert sorted(signer.computed) == list(range(1, 41))
+
+
+def test_the_next_batch_is_signed_before_the_workers_reach_it(tmp_path: Path):
+    # Given 40 parts signed in batches of 4, 8, 16...
+    path = tmp_path / "f"
+    path.write_bytes(bytes(40 * 1024))
+    crcs = PartCrcs(path, 1024, 40 * 1024, CRCS["CRC64NVME"])
+    api = RecordingApi()
+    signer = PartSigner(api, "up_x", list(range(1, 41)), crcs, first_batch=4)  # type: ignore[arg-type]
+    # When the workers have taken parts 1 to 5 (the second batch, 5-12, has 8 parts left)
+    for n in range(1, 6):
+        signer.part(n)
+    # Then the third batch (13-28) is signed in the background, no worker asking for it
+    with api.called:
+        assert api.called.wait_for(lambda: len(api.calls) >= 3, timeout=10)
+    assert api.calls[2][0] == list(range(13, 29))
 
 
 def test_without_checksums_one_call_signs_every_part():
