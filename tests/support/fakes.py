@@ -358,7 +358,7 @@ class FakeIndexStore:
         found = self.saved.get(owner.model_dump_json())
         return found if found is not None else UserIndex()
 
-    def append(self, owner, entry):  # type: ignore[no-untyped-def]
+    def append(self, owner, entry, bounds):  # type: ignore[no-untyped-def]
         with self.lock:
             index = self.load(owner)
             changes = {
@@ -370,7 +370,8 @@ class FakeIndexStore:
                 changes["backups"] = [entry, *index.backups]
             stored = type(index).model_validate(index.model_dump() | changes)
             self.saved[owner.model_dump_json()] = stored
-            return len(changes["recent"]), len(changes.get("backups", index.backups))
+            lengths = len(changes["recent"]), len(changes.get("backups", index.backups))
+            return lengths[0] > bounds[0] or lengths[1] > bounds[1]
 
     def save(self, owner, index) -> bool:  # type: ignore[no-untyped-def]
         with self.lock:
