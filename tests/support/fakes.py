@@ -48,6 +48,19 @@ class FakeSessionStore:
             self._replace(current, status="in_progress", updated_at=now, expires_at=expires_at)
             return True
 
+    def touch_own(
+        self, upload_id: str, client_id: str, now: datetime, expires_at: datetime, last_part: int
+    ) -> UploadSession | None:
+        with self.lock:
+            current = self.sessions.get(upload_id)
+            if current is None or current.client_id != client_id:
+                return None
+            if current.part_count < last_part or not self._free(current, now):
+                return None
+            return self._replace(
+                current, status="in_progress", updated_at=now, expires_at=expires_at
+            )
+
     def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
         with self.lock:
             current = self.sessions[session.upload_id]
