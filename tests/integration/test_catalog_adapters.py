@@ -69,7 +69,7 @@ def test_concurrent_appends_of_one_user_all_land(stack, table):
         IndexEntry(key=f"k/{n}", file_name=f"{n}", category="other", size=1, stored_at=now)
         for n in range(16)
     ]
-    threads = [threading.Thread(target=store.append, args=(OWNER, e)) for e in entries]
+    threads = [threading.Thread(target=store.append, args=(OWNER, e, (100, 100))) for e in entries]
     # When
     for thread in threads:
         thread.start()
@@ -79,3 +79,31 @@ def test_concurrent_appends_of_one_user_all_land(stack, table):
     index = store.load(OWNER)
     assert sorted(e.key for e in index.recent) == sorted(e.key for e in entries)
     assert index.version == 16 and index.by_category["other"].key in {e.key for e in entries}
+
+
+def test_an_append_tells_when_a_list_grows_past_its_bound(stack, table):
+    # Given an index whose bounds are two recent files and one backup
+    from datetime import UTC, datetime
+
+    from stowage.domain.catalog import IndexEntry
+
+    store = DynamoIndexStore(boto3.client("dynamodb"), table)
+    now = datetime.now(UTC)
+
+    def entry(n: int, app: str | None = None) -> IndexEntry:
+        return IndexEntry(
+            key=f"k/{n}", file_name=f"{n}", category="other", size=1, stored_at=now, app=app
+        )
+
+    # When files and then backups are appended
+    answers = [store.append(OWNER, entry(n), (2, 1)) for n in range(3)]
+    backup = store.append(OWNER, entry(3, app="db"), (5, 1))
+    second_backup = store.append(OWNER, entry(4, app="db"), (6, 1))
+
+    # Then only the append that makes a list longer than its bound says so, and every
+    # append lands, past the bound too (the caller trims)
+    assert answers == [False, False, True]
+    assert (backup, second_backup) == (False, True)
+    index = store.load(OWNER)
+    assert [e.key for e in index.recent] == [f"k/{n}" for n in (4, 3, 2, 1, 0)]
+    assert [e.key for e in index.backups] == ["k/4", "k/3"]

@@ -182,3 +182,60 @@ def test_the_sample_events_reach_their_handler(invoke, directory):
 def test_health(invoke):
     answer = invoke("health", load_event("health"))
     assert answer.status == 200 and answer.body["status"] == "ok"
+
+
+def sign(invoke: Invoke, upload_id: str, numbers: list[int], caller: dict[str, Any] = DEV) -> Any:
+    body = {"part_numbers": numbers}
+    path = {"upload_id": upload_id}
+    return invoke(
+        "upload_parts", load_event("upload_parts", body=body, path_parameters=path, caller=caller)
+    )
+
+
+def test_signing_moves_the_session_to_in_progress_in_the_status_index(invoke, table):
+    # Given an upload just started
+    plan = init(invoke)
+    created = stored(table, plan["upload_id"])
+    # When its parts are signed (one conditional write, no read)
+    signed = sign(invoke, plan["upload_id"], [1, 2])
+    # Then the record is in progress, for the status index too, its expiry pushed back
+    item = stored(table, plan["upload_id"])
+    assert signed.status == 200, signed.body
+    assert item["status"]["S"] == "in_progress"
+    assert item["status_created"]["S"] == "in_progress#" + created["created_at"]["S"]
+    assert item["expires_at"]["S"] >= created["expires_at"]["S"]
+
+
+def test_a_session_recorded_before_the_one_write_touch_is_still_signed(invoke, table):
+    # Given a session as recorded before it carried its in-progress index key
+    plan = init(invoke)
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"pk": {"S": plan["upload_id"]}},
+        UpdateExpression="REMOVE status_created_in_progress",
+    )
+    # When its parts are signed
+    signed = sign(invoke, plan["upload_id"], [1])
+    # Then it is signed and moved to in progress all the same
+    item = stored(table, plan["upload_id"])
+    assert signed.status == 200, signed.body
+    assert item["status_created"]["S"].startswith("in_progress#")
+
+
+@pytest.mark.parametrize(
+    ("numbers", "caller", "status", "code"),
+    [
+        ([3], DEV, 400, "INVALID_FIELD"),  # the upload has two parts
+        ([1], DEV | {"client_id": "other"}, 404, "UPLOAD_NOT_FOUND"),
+    ],
+    ids=["a part past the last", "another client"],
+)
+def test_a_refused_sign_leaves_the_session_as_it_was(invoke, table, numbers, caller, status, code):
+    # Given an upload just started
+    plan = init(invoke)
+    before = stored(table, plan["upload_id"])
+    # When a sign request is refused
+    answer = sign(invoke, plan["upload_id"], numbers, caller)
+    # Then it answers why and the session is not touched
+    assert (answer.status, answer.body["error"]["code"]) == (status, code)
+    assert stored(table, plan["upload_id"]) == before

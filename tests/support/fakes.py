@@ -51,6 +51,19 @@ class FakeSessionStore:
             self._replace(current, status="in_progress", updated_at=now, expires_at=expires_at)
             return True
 
+    def touch_own(
+        self, upload_id: str, client_id: str, now: datetime, expires_at: datetime, last_part: int
+    ) -> UploadSession | None:
+        with self.lock:
+            current = self.sessions.get(upload_id)
+            if current is None or current.client_id != client_id:
+                return None
+            if current.part_count < last_part or not self._free(current, now):
+                return None
+            return self._replace(
+                current, status="in_progress", updated_at=now, expires_at=expires_at
+            )
+
     def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
         with self.lock:
             current = self.sessions[session.upload_id]
@@ -361,7 +374,7 @@ class FakeIndexStore:
         found = self.saved.get(owner.model_dump_json())
         return found if found is not None else UserIndex()
 
-    def append(self, owner, entry):  # type: ignore[no-untyped-def]
+    def append(self, owner, entry, bounds):  # type: ignore[no-untyped-def]
         with self.lock:
             index = self.load(owner)
             changes = {
@@ -373,7 +386,8 @@ class FakeIndexStore:
                 changes["backups"] = [entry, *index.backups]
             stored = type(index).model_validate(index.model_dump() | changes)
             self.saved[owner.model_dump_json()] = stored
-            return len(changes["recent"]), len(changes.get("backups", index.backups))
+            lengths = len(changes["recent"]), len(changes.get("backups", index.backups))
+            return lengths[0] > bounds[0] or lengths[1] > bounds[1]
 
     def save(self, owner, index) -> bool:  # type: ignore[no-untyped-def]
         with self.lock:

@@ -28,11 +28,11 @@ class FlakyIndex(FakeIndexStore):
         super().__init__()
         self.failures = 0
 
-    def append(self, owner, entry):  # type: ignore[no-untyped-def]
+    def append(self, owner, entry, bounds):  # type: ignore[no-untyped-def]
         if self.failures:
             self.failures -= 1
             raise DatabaseError("recording the file failed (ProvisionedThroughputExceeded)")
-        return super().append(owner, entry)
+        return super().append(owner, entry, bounds)
 
 
 @pytest.fixture

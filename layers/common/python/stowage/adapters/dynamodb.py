@@ -39,6 +39,7 @@ EXPIRY_INDEX = "by_expiry"
 _RESERVED = {"#s": "status", "#ttl": "ttl", "#key": "key"}
 """Placeholders of attribute names that are DynamoDB reserved words."""
 NO_LEASE = "(attribute_not_exists(completing_until) OR completing_until < :now)"
+IN_PROGRESS_SC = "status_created_in_progress"
 _ACTIVE_AND_FREE = f"#s IN (:initiated, :in_progress) AND expires_at > :now AND {NO_LEASE}"
 _ACTIVE_AND_PAST = f"#s IN (:initiated, :in_progress) AND expires_at <= :now AND {NO_LEASE}"
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
@@ -206,7 +207,11 @@ class DynamoSessionStore(DynamoRecords):
 
     def create(self, session: UploadSession) -> None:
         item = stored_fields(session) | {
-            "status_created": _status_created(session.status, session.created_at)
+            "status_created": _status_created(session.status, session.created_at),
+            # What status_created becomes once parts are signed, so that `touch_own` can
+            # copy it without reading the record (an update copies attributes; it cannot
+            # build one from two).
+            IN_PROGRESS_SC: _status_created("in_progress", session.created_at),
         }
         self._put_new(item, session.upload_id, session.expires_at)
 
@@ -227,6 +232,32 @@ class DynamoSessionStore(DynamoRecords):
                 ":ttl": epoch(expires_at + self.retention),
             },
         )
+
+    def touch_own(
+        self, upload_id: str, client_id: str, now: datetime, expires_at: datetime, last_part: int
+    ) -> UploadSession | None:
+        request = self._update_request(
+            upload_id,
+            "SET #s = :in_progress, status_created = " + IN_PROGRESS_SC + ", updated_at = :now,"
+            " expires_at = :exp, #ttl = :ttl",
+            f"kind = :kind AND client_id = :client AND part_count >= :last"
+            f" AND attribute_exists({IN_PROGRESS_SC}) AND {_ACTIVE_AND_FREE}",
+            {
+                ":now": timestamp(now),
+                ":exp": timestamp(expires_at),
+                ":ttl": epoch(expires_at + self.retention),
+                ":kind": self.kind,
+                ":client": client_id,
+                ":last": last_part,
+            },
+        )
+        answer: dict[str, Any] = {}
+        if not conditional(
+            "updating the upload",
+            lambda: answer.update(self.client.update_item(**request, ReturnValues="ALL_NEW")),
+        ):
+            return None
+        return UploadSession.model_validate(from_item(answer["Attributes"]))
 
     def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
         return self._claim(session.upload_id, _ACTIVE_AND_FREE, now, until)

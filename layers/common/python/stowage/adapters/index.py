@@ -54,27 +54,47 @@ class DynamoIndexStore:
             version=int(item.get("version", 0)),
         )
 
-    def append(self, owner: Owner, entry: IndexEntry) -> tuple[int, int]:
+    def append(self, owner: Owner, entry: IndexEntry, bounds: tuple[int, int]) -> bool:
+        """The append carries the bounds as its condition and returns nothing: the item
+        (up to hundreds of entries) never travels back. Only when a list is at its bound
+        does the condition fail; then the append is made unconditionally and True tells
+        the caller to trim."""
         update = (
             "SET recent = list_append(:new, if_not_exists(recent, :none)), #cat = :entry,"
             " kind = :kind ADD version :one"
+        )
+        # After this append, recent (and backups, for a backup) must stay within bounds;
+        # the backups of another entry are only checked, as they do not grow.
+        within = (
+            "size(backups) < :backups" if entry.app is not None else "size(backups) <= :backups"
+        )
+        condition = (
+            "(attribute_not_exists(recent) OR size(recent) < :recent)"
+            f" AND (attribute_not_exists(backups) OR {within})"
         )
         if entry.app is not None:
             update = update.replace(
                 ", #cat", ", backups = list_append(:new, if_not_exists(backups, :none)), #cat"
             )
         values = {":new": [_stored(entry)], ":none": [], ":entry": _stored(entry)}
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_item({"pk": index_pk(owner)}),
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": {"#cat": CATEGORY + entry.category},
+            "ExpressionAttributeValues": to_item(values | {":kind": "index", ":one": 1}),
+        }
+        bounded = request | {
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(
+                values | {":kind": "index", ":one": 1, ":recent": bounds[0], ":backups": bounds[1]}
+            ),
+        }
+        if conditional("recording the file", lambda: self.client.update_item(**bounded)):
+            return False
         with translated(DatabaseError, "recording the file"):
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key=to_item({"pk": index_pk(owner)}),
-                UpdateExpression=update,
-                ExpressionAttributeNames={"#cat": CATEGORY + entry.category},
-                ExpressionAttributeValues=to_item(values | {":kind": "index", ":one": 1}),
-                ReturnValues="ALL_NEW",
-            )
-        item = from_item(answer["Attributes"])
-        return len(item.get("recent", [])), len(item.get("backups", []))
+            self.client.update_item(**request)
+        return True
 
     def save(self, owner: Owner, index: UserIndex) -> bool:
         item: dict[str, Any] = {

@@ -78,10 +78,10 @@ class UserIndex(BaseModel):
 class IndexStore(Protocol):
     def load(self, owner: Owner) -> UserIndex: ...
 
-    def append(self, owner: Owner, entry: IndexEntry) -> tuple[int, int]:
+    def append(self, owner: Owner, entry: IndexEntry, bounds: tuple[int, int]) -> bool:
         """Put `entry` first in the recent list (and the backups, for a backup) and make it
-        its category's newest, in one atomic write that never conflicts; answers the
-        lengths of the recent and backups lists now."""
+        its category's newest, in one atomic write that never conflicts; answers whether
+        the recent or the backups list is now longer than its bound in `bounds`."""
         ...
 
     def save(self, owner: Owner, index: UserIndex) -> bool:
@@ -220,8 +220,7 @@ class Catalog:
                 return twin
         # Appends never conflict, so many uploads of one user can finish at once; the
         # lists are trimmed back (a conditional rewrite) once they grow past twice the bound.
-        recent, backups = self.index.append(owner, entry)
-        if recent > 2 * self.rules.recent or backups > 2 * self.rules.backups:
+        if self.index.append(owner, entry, (2 * self.rules.recent, 2 * self.rules.backups)):
             self._trim(owner)
         if app is not None:
             self._rotate(owner, app)

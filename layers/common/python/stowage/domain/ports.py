@@ -175,6 +175,14 @@ class SessionStore(Protocol):
         """Mark active (→ in_progress) and push expiry; False if no longer active."""
         ...
 
+    def touch_own(
+        self, upload_id: str, client_id: str, now: datetime, expires_at: datetime, last_part: int
+    ) -> UploadSession | None:
+        """`touch` in one write without reading first: the session as it is now, if it is
+        `client_id`'s, active, free and has parts up to `last_part`; None if any of that
+        does not hold (or cannot be told without a read)."""
+        ...
+
     def claim_completion(self, session: UploadSession, now: datetime, until: datetime) -> bool:
         """Take the right to complete; False if another holds it or the upload is not active."""
         ...
