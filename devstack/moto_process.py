@@ -227,10 +227,12 @@ def _server(config: dict[str, Any], say: Callable[[dict[str, Any]], None]) -> An
     from werkzeug.serving import make_server
 
     from devstack.atomic import serialize_dynamodb
+    from devstack.dynamodb_answers import fast_dynamodb_answers
     from devstack.notifications import watch
 
     quiet_werkzeug()
     serialize_dynamodb()
+    fast_dynamodb_answers()
     app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
     buckets = set(config["event_buckets"])
     if buckets:  # sees only what the strict S3 let through
