@@ -82,5 +82,5 @@ def item_rollbacks() -> None:
             raise
 
     transact_write_items.by_item = True  # type: ignore[attr-defined]
-    models.copy = _TablesKept()  # type: ignore[assignment]
+    models.copy = _TablesKept()  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
