@@ -2,11 +2,12 @@
 
 A bucket with `NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled`
 sends every object it creates to EventBridge, which runs each function whose
-`EventBridgeRule` pattern matches. Here a WSGI layer around moto's server watches the
-requests it answers: after a 2xx to a PutObject, a form PostObject, a CopyObject or a
-CompleteMultipartUpload on such a bucket, it builds S3's "Object Created" event (with
-`reason` as S3 sets it: PutObject, PostObject, CopyObject, CompleteMultipartUpload) and
-invokes the matching functions on a background thread, as EventBridge does.
+`EventBridgeRule` pattern matches. Here a WSGI layer around moto's server (`watch`, in
+moto's process: `moto_process.py`) watches the requests it answers: after a 2xx to a
+PutObject, a form PostObject, a CopyObject or a CompleteMultipartUpload on such a
+bucket, the stack's process builds S3's "Object Created" event (with `reason` as S3
+sets it: PutObject, PostObject, CopyObject, CompleteMultipartUpload) and invokes the
+matching functions on a background thread, as EventBridge does.
 
 Follows: S3's event shape for EventBridge (`detail.bucket.name`, `detail.object.key`
 as stored, `size`, `etag` without quotes, `sequencer`, `reason`, `request-id`);
