@@ -212,10 +212,12 @@ def child() -> None:
 
 
 def _exit_with_parent(server: Any) -> None:
-    """Block on the parent's pipe; its end (EOF) stops the server."""
+    """Block on the parent's pipe; at its end (EOF) exit at once: the state dies with
+    the process, and the parent waits for nothing else (no serve_forever poll)."""
     while sys.stdin.buffer.read(65536):
         pass
-    server.shutdown()
+    server.socket.close()
+    os._exit(0)
 
 
 def _server(config: dict[str, Any], say: Callable[[dict[str, Any]], None]) -> Any:
