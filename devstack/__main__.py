@@ -1,7 +1,8 @@
 """`python -m devstack`: run the local stack until Ctrl-C or SIGTERM.
 
 PORT (default 3000) is the API's port, S3_PORT (default 4566) moto's. The URL,
-API key and S3 endpoint are printed and written to `.stowage-dev.json`. Every
+API key and S3 endpoint are printed and written to `.stowage-dev.json` (or to
+DEVSTACK_INFO_FILE). Every
 enabled schedule of the template fires every SCHEDULE_SECONDS (default 300; 0
 turns the scheduler off), whatever its rate or cron expression.
 
@@ -32,7 +33,7 @@ from devstack.schedule import default_event
 from devstack.stack import REPO_ROOT, LocalStack, Seed
 from devstack.template import TemplateError, load_template
 
-INFO_FILE = REPO_ROOT / ".stowage-dev.json"
+INFO_FILE = Path(os.environ.get("DEVSTACK_INFO_FILE") or REPO_ROOT / ".stowage-dev.json")
 TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_SCHEDULE_SECONDS = "300"
 

@@ -1,30 +1,22 @@
 """S3 and DynamoDB on moto's server, created from the template's own definitions.
 
-moto runs in-process on 127.0.0.1; handlers reach it over HTTP through
-`AWS_ENDPOINT_URL`, exactly as boto3 reaches AWS, so no code path is mocked.
+moto runs in a child process on 127.0.0.1 (`moto_process.py`; `MotoServer` starts
+it); handlers reach it over HTTP through `AWS_ENDPOINT_URL`, exactly as boto3
+reaches AWS, so no code path is mocked.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 import sys
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
 
-from devstack.atomic import serialize_dynamodb
+from devstack.moto_process import MotoServer as MotoServer  # the seam LocalStack uses
+from devstack.moto_process import ensure_port_free as ensure_port_free
+from devstack.moto_process import strict_s3_enabled as strict_s3_enabled
 from devstack.template import BucketSpec, Node, StackSpec, TableSpec
 
 if TYPE_CHECKING:
@@ -44,106 +36,6 @@ FAKE_CREDENTIALS = {
 }
 # Path-style and SigV4, so presigned URLs point at the local endpoint as-is.
 S3_CONFIG = Config(signature_version="s3v4", s3={"addressing_style": "path"})
-
-
-def _part_puts_without_form_type(app: Any) -> Any:
-    """`curl -X PUT --data-binary` labels a part `application/x-www-form-urlencoded`;
-    moto's server then parses the body as a form and never answers. S3 ignores a
-    part's content type, so drop that label on UploadPart requests."""
-
-    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
-        is_part = environ.get("REQUEST_METHOD") == "PUT" and "partNumber=" in environ.get(
-            "QUERY_STRING", ""
-        )
-        if is_part and environ.get("CONTENT_TYPE", "").startswith(
-            "application/x-www-form-urlencoded"
-        ):
-            environ.pop("CONTENT_TYPE")
-        return app(environ, start_response)
-
-    return wrapped
-
-
-def strict_s3_enabled() -> bool:
-    """The strict S3 layer (devstack.strict_s3) is on unless STOWAGE_STRICT_S3=0."""
-    return os.environ.get("STOWAGE_STRICT_S3", "1") != "0"
-
-
-class _PartFriendlyMotoServer(ThreadedMotoServer):
-    wrap: Any = None
-    """A WSGI layer around the app (devstack.notifications watches it for new objects)."""
-
-    def _server_entry(self) -> None:
-        from devstack.strict_s3 import strict  # it reads this module's credentials
-
-        serialize_dynamodb()
-        app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
-        if self.wrap is not None:  # sees only what the strict S3 let through
-            app = self.wrap(app)
-        if strict_s3_enabled():
-            app = strict(app)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-
-class MotoServer:
-    """moto's threaded server on 127.0.0.1, reset on start and on stop.
-
-    moto keeps its state in process-wide backends, so resetting on both ends
-    makes a stack started after another one begin empty.
-    """
-
-    def __init__(self, port: int = 0, wrap: Any = None) -> None:
-        self._server = _PartFriendlyMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.wrap = wrap
-        self._port = port
-        self.endpoint = ""
-
-    def start(self) -> str:
-        """Start serving; returns the endpoint URL (with the real port for port 0)."""
-        _quiet_werkzeug()
-        ensure_port_free(self._port)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        self.reset()
-        return self.endpoint
-
-    def reset(self) -> None:
-        """Drop every bucket, table and object moto holds."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # nosec B310  # http to local moto
-            response.read()
-
-    def stop(self) -> None:
-        """Reset, stop serving, release the port (werkzeug closes it on shutdown)."""
-        if self.endpoint:
-            self.reset()
-            self._server.stop()
-            self.endpoint = ""
-
-
-def ensure_port_free(port: int) -> None:
-    """Fail fast on a busy port: moto's thread would die and start() wait forever."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            raise OSError(f"127.0.0.1:{port} is in use ({error.strerror})") from None
-
-
-def _quiet_werkzeug() -> None:
-    """moto's server logs every request with its query string, which holds presigned
-    signatures; keep only its warnings unless someone chose a level already."""
-    logger = logging.getLogger("werkzeug")
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.WARNING)
 
 
 def client(service: str, endpoint: str) -> Any:

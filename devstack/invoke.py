@@ -1,8 +1,9 @@
 """Lambda's Invoke API, locally: a handler's `lambda.invoke(...)` reaches the template's
 functions through the same endpoint as S3 and DynamoDB (`AWS_ENDPOINT_URL`).
 
-A WSGI layer in front of moto's server answers `POST /2015-03-31/functions/{name}/
-invocations` signed for the `lambda` service; everything else goes on to moto. The
+A WSGI layer answers `POST /2015-03-31/functions/{name}/invocations` signed for the
+`lambda` service, on an endpoint of this process (`listen()`), where the functions run:
+moto's process passes such requests on to it (`moto_process.py`). The
 function is named as Lambda accepts it: its name, `name:qualifier`, or its ARN.
 
 Follows, for `InvocationType: Event` (asynchronous): the 202 answer at once, before the
@@ -41,6 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from devstack.moto_process import run_wsgi
 from devstack.runtime import InvocationError, log
 from devstack.template import FunctionSpec, StackSpec
 
@@ -75,6 +77,13 @@ class AsyncInvoker:
         self.stopping = threading.Event()
         self.released = threading.Event()
         self.released.set()
+        self.server: Any = None
+
+    def listen(self) -> str:
+        """Serve the Invoke API on a free port of 127.0.0.1 and return its URL; moto's
+        process passes handlers' Invoke requests on to it (`moto_process.py`)."""
+        self.server, _, url = run_wsgi(self.wrap(_not_found), "devstack-invoke-api")
+        return url
 
     # -- lifecycle
 
@@ -95,6 +104,10 @@ class AsyncInvoker:
         for thread in self.threads:
             thread.join()
         self.threads = []
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -213,3 +226,9 @@ class AsyncInvoker:
         }
         self.failures.append(record)
         log(f"async {item.function_id} gave up after {item.attempts} attempts: {reason}")
+
+
+def _not_found(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """What the invoke endpoint answers to anything but an Invoke request."""
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+    return [b"not found"]

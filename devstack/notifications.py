@@ -2,11 +2,12 @@
 
 A bucket with `NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled`
 sends every object it creates to EventBridge, which runs each function whose
-`EventBridgeRule` pattern matches. Here a WSGI layer around moto's server watches the
-requests it answers: after a 2xx to a PutObject, a form PostObject, a CopyObject or a
-CompleteMultipartUpload on such a bucket, it builds S3's "Object Created" event (with
-`reason` as S3 sets it: PutObject, PostObject, CopyObject, CompleteMultipartUpload) and
-invokes the matching functions on a background thread, as EventBridge does.
+`EventBridgeRule` pattern matches. Here a WSGI layer around moto's server (`watch`, in
+moto's process: `moto_process.py`) watches the requests it answers: after a 2xx to a
+PutObject, a form PostObject, a CopyObject or a CompleteMultipartUpload on such a
+bucket, the stack's process builds S3's "Object Created" event (with `reason` as S3
+sets it: PutObject, PostObject, CopyObject, CompleteMultipartUpload) and invokes the
+matching functions on a background thread, as EventBridge does.
 
 Follows: S3's event shape for EventBridge (`detail.bucket.name`, `detail.object.key`
 as stored, `size`, `etag` without quotes, `sequencer`, `reason`, `request-id`);
@@ -215,30 +216,13 @@ class Notifier:
             self.thread = None
 
     def wrap(self, app: Any) -> Any:
-        """The WSGI layer in front of moto's server."""
+        """The WSGI layer in front of moto's server (in this process)."""
+        return watch(app, self.buckets, self.enqueue)
 
-        def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
-            created = _created(environ) if self.thread is not None else None
-            bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
-            if created is None or bucket not in self.buckets:
-                return app(environ, start_response)
-            recorder = _HeadRecorder(environ["wsgi.input"])
-            environ["wsgi.input"] = recorder
-            status: list[str] = []
-
-            def recording_start(code: str, headers: Any, *rest: Any) -> Any:
-                status.append(code)
-                return start_response(code, headers, *rest)
-
-            body = list(app(environ, recording_start))
-            if status and status[0].startswith("2"):
-                reason, known = created
-                name = key if known is not None else _form_key(bytes(recorder.head))
-                if name:
-                    self.pending.put((bucket, name, reason))
-            return body
-
-        return wrapped
+    def enqueue(self, bucket: str, key: str, reason: str) -> None:
+        """An object was created: deliver its event (once started; the seed's are not)."""
+        if self.thread is not None:
+            self.pending.put((bucket, key, reason))
 
     def _loop(self) -> None:
         while (item := self.pending.get()) is not None:
@@ -258,6 +242,34 @@ class Notifier:
                 copy = json.loads(json.dumps(event))  # a handler may change its event
                 self.delivered.append((target.function_id, copy))
                 self.invoke(target.function_id, json.loads(json.dumps(event)))
+
+
+def watch(app: Any, buckets: set[str], created: Callable[[str, str, str], None]) -> Any:
+    """A WSGI layer that calls `created(bucket, key, reason)` after each 2xx that
+    created an object in one of `buckets`, before the answer goes out."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        kind = _created(environ)
+        bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+        if kind is None or bucket not in buckets:
+            return app(environ, start_response)
+        recorder = _HeadRecorder(environ["wsgi.input"])
+        environ["wsgi.input"] = recorder
+        status: list[str] = []
+
+        def recording_start(code: str, headers: Any, *rest: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *rest)
+
+        body = list(app(environ, recording_start))
+        if status and status[0].startswith("2"):
+            reason, known = kind
+            name = key if known is not None else _form_key(bytes(recorder.head))
+            if name:
+                created(bucket, name, reason)
+        return body
+
+    return wrapped
 
 
 def _form_key(head: bytes) -> str | None:

@@ -37,7 +37,7 @@ class LocalStack:
 
     Start and stop it as often as needed in one process; each start begins with
     empty buckets and tables and re-reads the template. Only one runs at a time:
-    moto's state, os.environ and sys.path are process-wide.
+    os.environ and sys.path are process-wide (moto runs in a child process).
     """
 
     _running: LocalStack | None = None
@@ -92,9 +92,14 @@ class LocalStack:
         if spec.ignored_note:
             log(spec.ignored_note)
         self._notifier = Notifier(spec, self._deliver, self._head)
-        notifier, invoker = self._notifier, AsyncInvoker(spec, self._deliver)
-        self._invoker = invoker
-        self._moto = aws.MotoServer(self.s3_port, wrap=lambda app: invoker.wrap(notifier.wrap(app)))
+        notifier = self._notifier
+        invoker = self._invoker = AsyncInvoker(spec, self._deliver)
+        self._moto = aws.MotoServer(  # in its own process: its work holds no GIL of ours
+            self.s3_port,
+            invoke_url=invoker.listen(),
+            event_buckets=notifier.buckets if notifier.targets else (),
+            on_event=notifier.enqueue,
+        )
         endpoint = self._moto.start()
         for warning in aws.create_resources(spec, endpoint):
             aws.warn(warning)

@@ -1,8 +1,8 @@
 """The one local stack that tests/e2e and tests/client share.
 
-Only one LocalStack runs per process (moto's state, os.environ and sys.path are
-process-wide), so the suites that talk HTTP to a stack use this session fixture,
-and tests/devstack, which starts stacks of its own, runs before any of them.
+Only one LocalStack runs per process (os.environ and sys.path are process-wide),
+so the suites that talk HTTP to a stack use this session fixture, and tests/devstack,
+which starts stacks of its own, runs before any of them.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ def stack_api() -> Iterator[Api]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """tests/devstack first: the shared stack above lives until the session ends, and
     a second stack cannot start beside it (tests/client sorts before tests/devstack).
-    The tests on the shared stack last: its moto server keeps its data in this process's
-    moto backends, which every `mock_aws` (unit, integration, faults…) resets."""
+    The tests on the shared stack last: its moto server runs in a child process now, so a
+    `mock_aws` (unit, integration, faults…) no longer resets its data, but its functions
+    run in this process, and their background work (S3 events, asynchronous invokes)
+    would reach a later test's `mock_aws` instead of the stack's moto."""
     items.sort(
         key=lambda item: (
             not item.path.is_relative_to(OWN_STACKS),
