@@ -230,13 +230,11 @@ def _server(config: dict[str, Any], say: Callable[[dict[str, Any]], None]) -> An
 
     from devstack.atomic import serialize_dynamodb
     from devstack.dynamodb_answers import fast_dynamodb_answers
-    from devstack.dynamodb_transactions import item_rollbacks
     from devstack.notifications import watch
 
     quiet_werkzeug()
     serialize_dynamodb()
     fast_dynamodb_answers()
-    item_rollbacks()
     _list_moto_modules_once()
     app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
     buckets = set(config["event_buckets"])
