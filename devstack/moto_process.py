@@ -124,7 +124,8 @@ class MotoServer:
             stdout=subprocess.PIPE,
             env=environment,
         )
-        assert self._process.stdin is not None and self._process.stdout is not None  # noqa: S101
+        if self._process.stdin is None or self._process.stdout is None:  # PIPE gives both
+            raise RuntimeError("moto's process started without its pipes")
         self._process.stdin.write(json.dumps(self._config).encode() + b"\n")
         self._process.stdin.flush()
         first = _read_line(self._process.stdout, START_SECONDS)
