@@ -71,7 +71,7 @@ class Run:
 
 
 def run_child(code: str, env: dict[str, str]) -> Run:
-    """The child's import and import + first request (the same twice for the baseline)."""
+    """What the child printed last: its import, then its import and first request or calls."""
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
     )
