@@ -11,8 +11,9 @@ from aws_lambda_powertools.tracing import Tracer
 from pydantic import ValidationError
 
 from bench.cold_start import environment, handler_code, stack
-from stowage import config
+from stowage import config, wiring
 from stowage.observability import LazyTracer
+from tests.faults.injector import clients_of
 
 PROBE = "\nprint(sorted(m for m in ('aws_xray_sdk', 'pydantic_settings') if m in sys.modules))"
 
@@ -25,6 +26,44 @@ def test_a_handler_imports_neither_the_xray_sdk_nor_pydantic_settings() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+OTHER_ROUTES = (
+    "zipstream",
+    "stowage.domain.archives",
+    "stowage.domain.companion",
+    "stowage.domain.tus",
+    "stowage.domain.drafts",
+    "stowage.domain.cleanup",
+    "stowage.domain.clients",
+    "stowage.adapters.secrets",
+)
+
+
+def test_an_upload_handler_imports_no_other_routes_code() -> None:
+    spec = stack()
+    probe = f"\nprint(sorted(m for m in {OTHER_ROUTES!r} if m in sys.modules))"
+    code = handler_code(spec, "UploadInit") + probe
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment(spec), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_one_build_makes_one_client_per_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPLOADS_TABLE", "uploads")
+    monkeypatch.setenv("FILES_BUCKET", "files")
+    monkeypatch.setenv("DRAFTS_BUCKET", "drafts")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    config.clear_settings()
+    try:
+        service = wiring.build_draft_service()
+    finally:
+        config.clear_settings()
+    names = sorted(c.meta.service_model.service_name for c in clients_of(service))
+    assert names == ["dynamodb", "s3"]
+    assert clients_of(wiring.build_draft_service()) != clients_of(service)  # none shared
 
 
 def echo(event: Any, _context: Any) -> Any:

@@ -23,7 +23,7 @@ from stowage.units import MAX_OBJECT_SIZE, MIB
 class BaseSettings(BaseModel):
     """A frozen model filled from the environment by `from_environment()`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     @classmethod
     def from_environment(cls) -> Self:

@@ -94,7 +94,7 @@ def compresses(content_type: str) -> bool:
 class Archive(BaseModel):
     """An archive as it is stored."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     archive_id: str
     client_id: str

@@ -47,7 +47,7 @@ _APP = re.compile(r"^[a-z0-9_-]{1,64}$")
 
 
 class IndexEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     file_name: str
@@ -61,6 +61,8 @@ class IndexEntry(BaseModel):
 
 
 class UserIndex(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     recent: list[IndexEntry] = Field(default_factory=list)
     by_category: dict[str, IndexEntry] = Field(default_factory=dict)
     backups: list[IndexEntry] = Field(default_factory=list)

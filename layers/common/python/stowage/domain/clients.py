@@ -39,7 +39,7 @@ NOTE_USED_FAILED = "AuthorizerLastUsedWriteFailed"
 class ClientRecord(BaseModel):
     """One client as stored; `key_hash` never leaves the server."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     client_id: str
     role: str
@@ -141,7 +141,7 @@ def _failed(metric: str, message: str) -> None:
 
 
 class NewClient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     client_id: str
     role: str = "user"

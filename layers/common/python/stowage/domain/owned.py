@@ -10,7 +10,7 @@ from stowage.models.identity import Owner
 
 
 class OwnedRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     client_id: str
     key_prefix: str

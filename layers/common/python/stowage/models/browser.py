@@ -46,7 +46,7 @@ class MintTokenResponse(Response):
 class TokenClaims(BaseModel):
     """What a token says, signed: the owner it uploads for and its limits."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     purpose: Literal["upload", "post"] = "upload"
     """`upload`: an upload token; `post`: the claim a single-request POST carries to S3."""
@@ -68,7 +68,7 @@ class TokenClaims(BaseModel):
 
 # --- the Companion routes (Uppy's names) ------------------------------------------------
 class CompanionResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class PostParamsResponse(CompanionResponse):
@@ -84,7 +84,7 @@ class PostParamsResponse(CompanionResponse):
 class CreateMultipartRequest(BaseModel):
     """POST /s3/multipart, as the plugin sends it: no size."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     filename: str = Field(min_length=1, max_length=1024)
     type: str = Field(default="application/octet-stream", max_length=255)
@@ -109,14 +109,14 @@ class CompanionPart(CompanionResponse):
 
 
 class ClaimedPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     PartNumber: int = Field(ge=1, le=10_000)
     ETag: str = Field(min_length=1, max_length=256)
 
 
 class CompleteMultipartRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     parts: list[ClaimedPart] = Field(min_length=1, max_length=10_000)
 

@@ -41,14 +41,21 @@ ContentType = Annotated[
 ]
 
 
+# Every model of the layer is `defer_build=True`: pydantic makes its validator and
+# serializer at its first use, not when the class is defined, so a function builds the
+# few models its route touches and none of the others its modules define (a handler
+# imports many: the domain's records, shared answers). bench/cold_start.py prints the
+# import and the first request side by side, so what is deferred is seen.
+
+
 class Request(BaseModel):
     """Requests are strict: unknown fields and wrong types are rejected, never coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # The naming rule the domain checks (catalog.name_for), for the OpenAPI document: a
@@ -76,7 +83,7 @@ FILE_OR_BACKUP: dict[str, Any] = {
 class NewFileRequest(Request):
     """What starting any upload says: the file, who it is for, and for a backup its app."""
 
-    model_config = ConfigDict(json_schema_extra=FILE_OR_BACKUP)
+    model_config = ConfigDict(json_schema_extra=FILE_OR_BACKUP, defer_build=True)
 
     file_name: str | None = Field(default=None, min_length=1, max_length=1024)
     """Required for files unless `path` is given; a backup is named by stowage."""

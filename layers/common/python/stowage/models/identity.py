@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Caller(BaseModel):
     """The `requestContext.authorizer.lambda` context of an authorized request."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     client_id: str = Field(min_length=1, max_length=128)
     role: str = Field(min_length=1, max_length=128)
@@ -26,7 +26,7 @@ class Caller(BaseModel):
 class Owner(BaseModel):
     """The user a stored object belongs to, inside a client's corner of the bucket."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     client_id: str
     key_prefix: str

@@ -19,7 +19,7 @@ class TusProgress(BaseModel):
     """What a tus upload holds so far: `offset` bytes, of which `part_bytes` are in
     `parts` S3 parts and the rest (the tail, under 5 MiB) in an incomplete-part object."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     offset: int = 0
     parts: int = 0
@@ -35,7 +35,7 @@ class TusProgress(BaseModel):
 class TusCreation(BaseModel):
     """A creation's headers, read: `Upload-Length` and the `Upload-Metadata` fields."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     length: int
     file_name: str
@@ -46,7 +46,7 @@ class TusCreation(BaseModel):
 class TusState(BaseModel):
     """What HEAD answers."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     offset: int
     length: int
