@@ -10,12 +10,12 @@ the whole command's wall time, interpreter start included, is shown too.
 boto3 runs with its defaults (`request_checksum_calculation="when_supported"`: a
 CRC32 of every part), which is what a user would run instead; the CLI with its own
 (a CRC64NVME of every part, signed into its URL, and of the whole file at complete).
-Each of the 3 runs is one CLI upload next to one boto3 upload, and its ratio is
+Each of the 5 runs is one CLI upload next to one boto3 upload, and its ratio is
 printed (goal: >= 1.0 in each). The CLI with `--no-checksums` on the same file gives
 the checksums' cost (goal: <= 5 %).
 
 Every stored version is deleted after each upload: the files bucket is versioned and
-moto keeps each version in this process's memory.
+moto keeps each version (in memory or its temporary files).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from devstack.stack import LocalStack
 
 MIB = 1024 * 1024
 SIZES = {"256 MiB": 256 * MIB, "1 GiB": 1024 * MIB}
-RUNS = 3
+RUNS = 5
 STOWAGE = Path(sys.executable).parent / "stowage"
 
 BOTO3_UPLOAD = """
