@@ -38,6 +38,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
 
@@ -307,13 +308,10 @@ def _invocations_to(invoke_url: str, app: Any) -> Any:
         except urllib.error.HTTPError as error:
             status, reply, data = error.code, error.headers, error.read()
         kept = [(k, v) for k, v in reply.items() if k.lower() not in ("connection", "server")]
-        start_response(f"{status} {_REASONS.get(status, 'OK')}", kept)
+        start_response(f"{status} {HTTPStatus(status).phrase}", kept)
         return [data]
 
     return wrapped
-
-
-_REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 404: "Not Found"}
 
 
 def run_wsgi(app: Any, name: str) -> tuple[Any, threading.Thread, str]:

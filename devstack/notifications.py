@@ -215,10 +215,6 @@ class Notifier:
             self.thread.join()
             self.thread = None
 
-    def wrap(self, app: Any) -> Any:
-        """The WSGI layer in front of moto's server (in this process)."""
-        return watch(app, self.buckets, self.enqueue)
-
     def enqueue(self, bucket: str, key: str, reason: str) -> None:
         """An object was created: deliver its event (once started; the seed's are not)."""
         if self.thread is not None:

@@ -49,7 +49,7 @@ def algorithm_of_header(name: str) -> str | None:
 def digest(algorithm: str, data: bytes) -> bytes:
     """The raw checksum of `data` (4 or 8 bytes for a CRC, the hash for SHA)."""
     if algorithm in _CRC:
-        return crc(algorithm, data).to_bytes(_CRC_WIDTH[algorithm], "big")
+        return crc_bytes(algorithm, crc(algorithm, data))
     return hashlib.new(algorithm.lower(), data).digest()
 
 
@@ -86,12 +86,12 @@ class PartChecksum:
 
 def full_object(algorithm: str, parts: list[PartChecksum]) -> bytes:
     """The whole object's CRC from its parts' CRCs, without re-reading any byte."""
-    combine, width = _COMBINE[algorithm], _CRC_WIDTH[algorithm]
+    combine = _COMBINE[algorithm]
     total = 0
     for index, part in enumerate(parts):
         value = int.from_bytes(part.raw, "big")
         total = value if index == 0 else combine(total, value, part.size)
-    return total.to_bytes(width, "big")
+    return crc_bytes(algorithm, total)
 
 
 def composite(algorithm: str, parts: list[PartChecksum]) -> str:

@@ -766,24 +766,24 @@ class _ChecksumBuilder(moto.s3.models.MultipartChecksumBuilder):
 
     def __init__(self, checksum_algorithm: str | None, checksum_type: str | None) -> None:
         super().__init__(checksum_algorithm, checksum_type)
-        self.running = 0
+        self.running: int | None = None
+        if self.checksum_type != "COMPOSITE" and (
+            self.checksum_algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS
+        ):
+            self.running = 0  # a CRC of the parts so far; None: moto's own way
 
     def addPart(self, part: bytes) -> None:  # noqa: N802  # moto's name
-        if self.checksum_type == "COMPOSITE" or self.checksum_algorithm not in _RUNNING_CRC:
+        if self.running is None:
             super().addPart(part)
             return
         self.running = s3_checksums.crc(self.checksum_algorithm, part, self.running)
         self.part_count += 1
 
     def build(self) -> tuple[str, str, int] | None:
-        if self.checksum_type == "COMPOSITE" or self.checksum_algorithm not in _RUNNING_CRC:
+        if self.running is None:
             return super().build()
         raw = s3_checksums.crc_bytes(self.checksum_algorithm, self.running)
-        value = base64.b64encode(raw).decode()
-        return self.checksum_type, value, 1
-
-
-_RUNNING_CRC = s3_checksums.FULL_OBJECT_ALGORITHMS
+        return self.checksum_type, base64.b64encode(raw).decode(), 1
 
 
 def _complete(
@@ -799,11 +799,12 @@ def _complete(
     last = None
     for number, etag in body:
         part = self.parts.get(number)
-        if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+        part_etag = part.etag.replace('"', "") if part is not None else None
+        if part is None or part_etag != etag.replace('"', ""):
             raise moto.s3.exceptions.InvalidPart()
         if last is not None and last.contentsize < S3_UPLOAD_PART_MIN_SIZE:
             raise moto.s3.exceptions.EntityTooSmall()
-        md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
+        md5s.extend(bytes.fromhex(part_etag))
         value = part.value
         values.append(value)
         builder.addPart(value)
