@@ -76,18 +76,24 @@ class DynamoIndexStore:
             update = update.replace(
                 ", #cat", ", backups = list_append(:new, if_not_exists(backups, :none)), #cat"
             )
-        values = {":new": [_stored(entry)], ":none": [], ":entry": _stored(entry)}
+        values = {
+            ":new": [_stored(entry)],
+            ":none": [],
+            ":entry": _stored(entry),
+            ":kind": "index",
+            ":one": 1,
+        }
         request: dict[str, Any] = {
             "TableName": self.table,
             "Key": to_item({"pk": index_pk(owner)}),
             "UpdateExpression": update,
             "ExpressionAttributeNames": {"#cat": CATEGORY + entry.category},
-            "ExpressionAttributeValues": to_item(values | {":kind": "index", ":one": 1}),
+            "ExpressionAttributeValues": to_item(values),
         }
         bounded = request | {
             "ConditionExpression": condition,
             "ExpressionAttributeValues": to_item(
-                values | {":kind": "index", ":one": 1, ":recent": bounds[0], ":backups": bounds[1]}
+                values | {":recent": bounds[0], ":backups": bounds[1]}
             ),
         }
         if conditional("recording the file", lambda: self.client.update_item(**bounded)):
