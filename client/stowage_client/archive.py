@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,7 @@ class ArchiveResult:
     files: int
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "archive_id": self.archive_id,
-            "path": self.path,
-            "size": self.size,
-            "files": self.files,
-        }
+        return asdict(self)
 
 
 def wait_until_built(
