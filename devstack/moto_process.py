@@ -232,11 +232,13 @@ def _server(config: dict[str, Any], say: Callable[[dict[str, Any]], None]) -> An
 
     from devstack.atomic import serialize_dynamodb
     from devstack.dynamodb_answers import fast_dynamodb_answers
+    from devstack.moto_s3 import speed_up
     from devstack.notifications import watch
 
     quiet_werkzeug()
     serialize_dynamodb()
     fast_dynamodb_answers()
+    speed_up()
     _list_moto_modules_once()
     app = _part_puts_without_form_type(DomainDispatcherApplication(create_backend_app))
     buckets = set(config["event_buckets"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Buffer, Callable
 from dataclasses import dataclass
 
 from awscrt import checksums
@@ -21,7 +21,7 @@ FULL_OBJECT_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
 HEADER_PREFIX = "x-amz-checksum-"
 _CRC_WIDTH = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8}
 _DIGEST_SIZE = {**_CRC_WIDTH, "SHA1": 20, "SHA256": 32}
-_CRC: dict[str, Callable[[bytes, int], int]] = {
+_CRC: dict[str, Callable[[Buffer, int], int]] = {
     "CRC32": checksums.crc32,
     "CRC32C": checksums.crc32c,
     "CRC64NVME": checksums.crc64nvme,
@@ -53,7 +53,7 @@ def digest(algorithm: str, data: bytes) -> bytes:
     return hashlib.new(algorithm.lower(), data).digest()
 
 
-def crc(algorithm: str, data: bytes, previous: int = 0) -> int:
+def crc(algorithm: str, data: Buffer, previous: int = 0) -> int:
     """The CRC of `data`, or of the bytes before it and `data` when `previous` is theirs."""
     return _CRC[algorithm](data, previous)
 

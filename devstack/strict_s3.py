@@ -79,21 +79,15 @@ Rules it does not follow (moto's behaviour, or simply absent):
   the default CRC64NVME of POST-form objects.
 - Error messages are S3's where documented; a few rare ones are close paraphrases.
 
-Two things it changes in moto for speed alone, so that benchmarks against moto measure
-the clients rather than moto's copies (same stored bytes, ETags and checksums):
-- CompleteMultipartUpload: moto copies the object four times and, for a FULL_OBJECT
-  checksum (any upload with CRC64NVME, or with none), keeps a fifth copy to checksum it
-  at the end: 13-15 s for 1 GiB here, against 6-7 s for a COMPOSITE one. Here it joins
-  the parts once and updates the object's CRC part by part (awscrt).
-- Every object or part larger than moto's in-memory buffer (5 MiB) was written to a
-  BytesIO, then copied to its temporary file: 1.4 s for 256 MiB. Here it goes to the file
-  directly (0.2 s).
+What devstack changes in moto for speed and resources alone (the same stored bytes,
+ETags and checksums) is in `moto_s3.py`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import threading
 import uuid
@@ -101,10 +95,9 @@ import uuid
 # Local clients' CompleteMultipartUpload bodies only; expat >= 2.4.1 (Python 3.13's) refuses
 # entity expansion attacks, so the stdlib parser is safe for what devstack reads.
 import xml.etree.ElementTree as ElementTree  # nosec B405
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape  # nosec B406  # escapes text for output, parses nothing
@@ -115,7 +108,6 @@ import moto.s3.responses
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 from moto.s3.utils import compute_checksum, cors_matches_origin
-from moto.settings import S3_UPLOAD_PART_MIN_SIZE
 
 from devstack import s3_checksums, s3_policy
 from devstack.s3_checksums import PartChecksum
@@ -513,7 +505,7 @@ def _read(environ: Environ) -> Request:
         body = environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else b""
     else:
         body = _read_exactly(environ["wsgi.input"], int(length))
-    environ["wsgi.input"] = BytesIO(body)
+    environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return Request(method, path, query, headers, body)
 
@@ -760,80 +752,8 @@ def _moto_checksum(body: bytes, algorithm: str, encode_base64: bool = True) -> b
     return base64.b64encode(raw) if encode_base64 else raw
 
 
-class _ChecksumBuilder(moto.s3.models.MultipartChecksumBuilder):
-    """moto's, but a FULL_OBJECT CRC is updated part by part instead of over a copy of
-    the whole object."""
-
-    def __init__(self, checksum_algorithm: str | None, checksum_type: str | None) -> None:
-        super().__init__(checksum_algorithm, checksum_type)
-        self.running: int | None = None
-        if self.checksum_type != "COMPOSITE" and (
-            self.checksum_algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS
-        ):
-            self.running = 0  # a CRC of the parts so far; None: moto's own way
-
-    def addPart(self, part: bytes) -> None:  # noqa: N802  # moto's name
-        if self.running is None:
-            super().addPart(part)
-            return
-        self.running = s3_checksums.crc(self.checksum_algorithm, part, self.running)
-        self.part_count += 1
-
-    def build(self) -> tuple[str, str, int] | None:
-        if self.running is None:
-            return super().build()
-        raw = s3_checksums.crc_bytes(self.checksum_algorithm, self.running)
-        return self.checksum_type, base64.b64encode(raw).decode(), 1
-
-
-def _complete(
-    self: moto.s3.models.FakeMultipart, body: Iterator[tuple[int, str]]
-) -> tuple[bytes, str, tuple[str, str, int] | None]:
-    """moto's FakeMultipart.complete with the parts joined once (moto extends a bytearray,
-    then copies it to bytes) and the builder above: the same checks and results."""
-    builder = _ChecksumBuilder(
-        self.metadata.get("x-amz-checksum-algorithm"), self.metadata.get("x-amz-checksum-type")
-    )
-    values: list[bytes] = []
-    md5s = bytearray()
-    last = None
-    for number, etag in body:
-        part = self.parts.get(number)
-        part_etag = part.etag.replace('"', "") if part is not None else None
-        if part is None or part_etag != etag.replace('"', ""):
-            raise moto.s3.exceptions.InvalidPart()
-        if last is not None and last.contentsize < S3_UPLOAD_PART_MIN_SIZE:
-            raise moto.s3.exceptions.EntityTooSmall()
-        md5s.extend(bytes.fromhex(part_etag))
-        value = part.value
-        values.append(value)
-        builder.addPart(value)
-        last = part
-    if not values:
-        raise moto.s3.exceptions.MalformedXML()
-    etag = hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()
-    return b"".join(values), f"{etag}-{len(values)}", builder.build()
-
-
-def _set_value(self: moto.s3.models.FakeKey, new_value: bytes) -> None:
-    """moto's FakeKey.value setter, but a value that will not stay in memory goes to the
-    temporary file at once instead of through a BytesIO that is then copied to it."""
-    if isinstance(new_value, str):
-        new_value = new_value.encode()
-    buffer = self._value_buffer
-    buffer.seek(0)
-    buffer.truncate()
-    if len(new_value) > self._max_buffer_size:
-        buffer.rollover()
-    buffer.write(new_value)
-    self.contentsize = len(new_value)
-
-
 def strict(app: WsgiApp) -> WsgiApp:
     """moto's WSGI app behind the strict layer."""
-    value = moto.s3.models.FakeKey.value
-    moto.s3.models.FakeKey.value = value.setter(_set_value)  # type: ignore[attr-defined,method-assign]
-    moto.s3.models.FakeMultipart.complete = _complete  # type: ignore[method-assign]
     moto.s3.models.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
     moto.s3.responses.compute_checksum = _moto_checksum  # type: ignore[attr-defined]
     return StrictS3(app)

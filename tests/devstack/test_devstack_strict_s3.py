@@ -10,9 +10,11 @@ import base64
 import hashlib
 import hmac
 import importlib
+import os
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -36,18 +38,24 @@ CREDENTIALS = Credentials(aws.ACCESS_KEY_ID, aws.SECRET_ACCESS_KEY)
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
+def server() -> Iterator[aws.MotoServer]:
     server = aws.MotoServer(0)
-    url = server.start()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint(server: aws.MotoServer) -> Iterator[str]:
+    url = server.endpoint
     s3 = aws.s3_client(url)
     s3.create_bucket(Bucket=BUCKET)
     s3.create_bucket(Bucket=OTHER_BUCKET)
     rule = {"AllowedMethods": ["PUT", "POST"], "AllowedOrigins": [APP], "ExposeHeaders": ["ETag"]}
     s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
-    try:
-        yield url
-    finally:
-        server.stop()
+    yield url
 
 
 @pytest.fixture
@@ -616,6 +624,92 @@ def test_an_upload_created_without_a_checksum_gets_s3s_default_crc64nvme(s3: Any
     assert stored == b"".join(data)
     md5s = b"".join(hashlib.md5(chunk, usedforsecurity=False).digest() for chunk in data)
     assert head["ETag"] == f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-2"'
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1"])
+def test_a_completed_object_is_its_parts_in_order_however_it_is_read(s3: Any, algorithm: str):
+    # Given a COMPOSITE upload of parts that live in moto's temporary files (over 5 MiB),
+    # whose files devstack hands to the object at complete instead of copying them
+    key = f"taken-{algorithm}"
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm=algorithm)
+    data = [b"x" * (6 * MIB - 1) + b"|", b"y" * (6 * MIB), b"end"]
+    parts = []
+    for number, chunk in enumerate(data, start=1):
+        answer = s3.upload_part(
+            Bucket=BUCKET,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=chunk,
+            ChecksumAlgorithm=algorithm,
+        )
+        parts.append(
+            {
+                "PartNumber": number,
+                "ETag": answer["ETag"],
+                f"Checksum{algorithm}": answer[f"Checksum{algorithm}"],
+            }
+        )
+    # When it completes, and is read whole, in a range across two parts, and copied
+    s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    whole = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    edge = f"bytes={6 * MIB - 2}-{6 * MIB + 1}"
+    ranged = s3.get_object(Bucket=BUCKET, Key=key, Range=edge)["Body"].read()
+    s3.copy_object(Bucket=BUCKET, Key=f"{key}-copy", CopySource={"Bucket": BUCKET, "Key": key})
+    # (read by URL: moto gives the copy the source's COMPOSITE value as a whole-object
+    # checksum, which boto3 would check against the bytes and refuse)
+    copy_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": f"{key}-copy"}
+    )
+    copied = requests.get(copy_url, timeout=30).content
+    attributes = s3.get_object_attributes(Bucket=BUCKET, Key=key, ObjectAttributes=["Checksum"])
+    # Then each is the parts' bytes in order, and moto's own record of the checksum is
+    # S3's COMPOSITE one: the checksum of the parts' checksums
+    assert whole == copied == b"".join(data)
+    assert ranged == b"x|yy"
+    raw = b"".join(s3_checksums.digest(algorithm, chunk) for chunk in data)
+    assert attributes["Checksum"][f"Checksum{algorithm}"] == checksum(algorithm, raw)
+    # and the object goes away whole (its files closed with it)
+    for name in (key, f"{key}-copy"):
+        s3.delete_object(Bucket=BUCKET, Key=name)
+    assert client_error(lambda: s3.head_object(Bucket=BUCKET, Key=key))[0] == 404
+
+
+def held_bytes(pid: int) -> int:
+    """The size of the deleted files (moto's temporary ones) a process holds open."""
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if "(deleted)" in os.readlink(fd):
+                held += fd.stat().st_size
+        except OSError:
+            continue  # closed meanwhile
+    return held
+
+
+def test_listing_versions_copies_no_bytes_and_a_deleted_object_holds_none(server: Any, s3: Any):
+    # Given an object large enough for a temporary file of moto's
+    pid = server.pid
+    body = b"z" * (6 * MIB)
+    start = held_bytes(pid)
+    s3.put_object(Bucket=BUCKET, Key="held", Body=body)
+    stored = held_bytes(pid) - start
+    # When its versions are listed twice (moto deep-copies each version to list it),
+    # then it is deleted by its version, as a purge does
+    listings = [s3.list_object_versions(Bucket=BUCKET, Prefix="held") for _ in range(2)]
+    listed = held_bytes(pid) - start
+    s3.delete_object(Bucket=BUCKET, Key="held", VersionId=listings[0]["Versions"][0]["VersionId"])
+    deleted = held_bytes(pid) - start
+    # Then the listings name it with its own facts, and the bytes of one copy are held
+    # while it lives, none once it is gone
+    versions = [listing["Versions"] for listing in listings]
+    assert [(v[0]["Key"], v[0]["Size"], v[0]["IsLatest"]) for v in versions] == [
+        ("held", len(body), True)
+    ] * 2
+    assert versions[0][0]["ETag"] == f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+    assert (stored, listed, deleted) == (len(body), len(body), 0)
 
 
 # ---------------------------------------------------------------- POST policy
