@@ -20,6 +20,9 @@ Two things the child cannot do itself, it hands to the parent, where the functio
   that reports to EventBridge, the child writes one JSON line (bucket, key, reason) to
   its stdout before it answers; the parent's notifier reads it and delivers the event.
 
+moto keeps each object or part over 5 MiB in a temporary file, in the child's TMPDIR:
+`DEVSTACK_MOTO_TMPDIR` sets it (the CLI bench puts them in /dev/shm, see `bench/cli.py`).
+
 Does not follow: anything of S3's or DynamoDB's scale or latency (one Python process,
 DynamoDB requests answered one at a time, see `atomic.py`); the child's own log lines
 (moto's warnings) go to the parent's stderr unprefixed.
@@ -48,6 +51,8 @@ EventSink = Callable[[str, str, str], None]
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_WAIT_SECONDS = 960  # longer than Lambda's longest Timeout (900 s)
 START_SECONDS = 60
+OBJECTS_DIR_VARIABLE = "DEVSTACK_MOTO_TMPDIR"
+"""Where moto keeps the files of objects over 5 MiB (its TMPDIR); unset, the system's."""
 STOP_SECONDS = 10
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +124,8 @@ class MotoServer:
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
+        if objects := os.environ.get(OBJECTS_DIR_VARIABLE):
+            environment["TMPDIR"] = objects  # where moto's object files go
         self._process = subprocess.Popen(  # nosec B603  # this interpreter, this module
             [sys.executable, "-c", "from devstack.moto_process import child; child()"],
             stdin=subprocess.PIPE,

@@ -51,12 +51,15 @@ class PartSigner:
 
     With `crcs`, each part is signed with its checksum, computed (one read of the part,
     before its PUT reads it again from the page cache) for the batch being signed.
-    Batches then start at the number of workers and double, so the first PUT waits for
-    a few parts' checksums only, and a 1 GiB file still needs only a handful of calls;
-    once the workers are within half the next batch of the last signed part (and never
-    less than one round of them), that batch is checksummed and signed in the background,
-    so no worker waits for it (waiting until one round was left stalled the workers
-    while a batch of 64 was read and signed).
+    The first batch is one round of workers, whose checksums the uploader has usually
+    computed while init was on its way (`computed`), so the first PUT waits for the sign
+    call only; each later one is as many parts as fit in the read-ahead (512 MiB,
+    so that they are still in the page cache when their PUTs read them again), so a
+    1 GiB file of 8 MiB parts takes 3 calls (doubling from 8 took 5, and each call is
+    a request and a write). Once the workers are within half the next batch of the last
+    signed part (and never less than one round of them), that batch is checksummed and
+    signed in the background, so no worker waits for it (waiting until one round was
+    left stalled the workers while a batch of 64 was read and signed).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class PartSigner:
         order: list[int],
         crcs: PartCrcs | None = None,
         first_batch: int = 8,
+        computed: dict[int, int] | None = None,
     ) -> None:
         self.api, self.upload_id, self.order = api, upload_id, order
         self.position = {number: index for index, number in enumerate(order)}
@@ -80,7 +84,7 @@ class PartSigner:
         self.prefetching = False
         self.sign_calls = 0
         self.crcs = crcs
-        self.computed: dict[int, int] = {}
+        self.computed: dict[int, int] = dict(computed or {})
         """Part number → its CRC (as an int), for the whole file's checksum."""
         self.batch = max(1, first_batch)
         # Parts checksummed ahead of their PUT: at most ~512 MiB, so that they are still
@@ -140,7 +144,7 @@ class PartSigner:
             parts = self.api.sign_parts(self.upload_id, batch)
         else:
             batch = batch[: self.batch]
-            self.batch = min(self.batch * 2, self.most, SIGN_BATCH)
+            self.batch = min(self.most, SIGN_BATCH)
             parts = self.api.sign_parts(self.upload_id, batch, self.checksums_of(batch))
         with self.lock:
             for part in parts:

@@ -26,6 +26,9 @@ from stowage_client.retry import TRANSIENT_STATUSES, RetryPolicy, is_transient_e
 
 MIB = 1024 * 1024
 DRAFT_LIMIT = 5 * 1024 * MIB  # the contract's largest draft
+MIN_PART, MAX_PARTS, DEFAULT_PART = 5 * MIB, 10_000, 8 * MIB  # the contract's part rules
+EARLY_CHECKSUMS = 64 * MIB
+"""At most this much of the file is checksummed while init is on its way."""
 # Statuses of a recorded upload that can still take parts.
 RESUMABLE = frozenset({"initiated", "in_progress"})
 # An upload the server no longer knows, or that can never finish: start a new one.
@@ -166,6 +169,7 @@ class Uploader:
 
     def upload_multipart(self, path: Path, request: UploadRequest) -> UploadResult:
         version = FileVersion.of(path, request.body(path, path.stat().st_size))
+        early = self.early_crcs(path, version.size)
         plan, held = self.resumed(version) or self.started(path, version, request)
         if plan.get("status") == "deduplicated":  # the server has these bytes there
             return deduplicated_result(path, plan)
@@ -175,7 +179,8 @@ class Uploader:
         crc_of, repaired = self.verify_held(path, plan, held, crcs)
         todo = [n for n in range(1, plan["part_count"] + 1) if n not in held]
         etags = dict(held)
-        sent, computed = self.send_parts(path, plan, todo, version.size, crcs)
+        known = early_values(early, crcs) | crc_of
+        sent, computed = self.send_parts(path, plan, todo, version.size, crcs, known)
         etags |= sent
         ensure_unchanged(path, version.size, version.mtime_ns)
         listed = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
@@ -189,6 +194,31 @@ class Uploader:
         result = self.finished(path, version, plan | done, held, len(todo))
         result.parts_repaired, result.checksum = repaired, checksum
         return result
+
+    def early_crcs(self, path: Path, size: int) -> Future[tuple[int, dict[int, int]]] | None:
+        """The first round of parts' CRCs, computed in the background while init (or the
+        status of a resumed upload) is on its way, for the part size the server will
+        most likely plan: the first sign call then need not wait for them. With another
+        plan they are dropped (`early_values`) and computed again."""
+        if not self.options.checksums:
+            return None
+        part_size = likely_part_size(size, self.options.part_size)
+        count = min(
+            self.options.concurrency, -(-size // part_size), max(1, EARLY_CHECKSUMS // part_size)
+        )
+        crc = CRCS[ALGORITHM]
+
+        def compute() -> tuple[int, dict[int, int]]:
+            return part_size, {
+                n: digest_slice(path, (n - 1) * part_size, part_length(n, part_size, size), crc).crc
+                for n in range(1, count + 1)
+            }
+
+        executor = ThreadPoolExecutor(1, "stowage-early-crcs")
+        try:
+            return executor.submit(compute)
+        finally:
+            executor.shutdown(wait=False)
 
     def part_crcs(self, path: Path, plan: dict[str, Any], size: int) -> PartCrcs | None:
         """How this upload's parts are checksummed: in the algorithm it was started with
@@ -286,14 +316,22 @@ class Uploader:
             pass
 
     def send_parts(
-        self, path: Path, plan: dict[str, Any], todo: list[int], size: int, crcs: PartCrcs | None
+        self,
+        path: Path,
+        plan: dict[str, Any],
+        todo: list[int],
+        size: int,
+        crcs: PartCrcs | None,
+        known: dict[int, int] | None = None,
     ) -> tuple[dict[int, str], dict[int, int]]:
         """PUT the parts in `todo`, `concurrency` at a time; their ETags by number, and
-        their CRCs when checksummed."""
+        their CRCs when checksummed (`known`: CRCs computed already)."""
         part_size = plan["part_size"]
         done_bytes = size - sum(part_length(n, part_size, size) for n in todo)
         meter = self.progress.meter(path.name, size, done_bytes)
-        signer = PartSigner(self.api, plan["upload_id"], todo, crcs, self.options.concurrency)
+        signer = PartSigner(
+            self.api, plan["upload_id"], todo, crcs, self.options.concurrency, known
+        )
         sender = PartSender(self, path, part_size, signer, meter)
         try:
             return sender.run(todo), signer.computed
@@ -314,6 +352,25 @@ def held_parts(status: dict[str, Any]) -> dict[int, str]:
         for part in status.get("parts", [])
         if part["size"] == part_length(part["part_number"], part_size, size)
     }
+
+
+def likely_part_size(size: int, asked: int | None) -> int:
+    """The part size the server plans by the contract's rules: the one asked (or its
+    default, 8 MiB), at least 5 MiB, raised so that the file has at most 10,000 parts."""
+    return max(asked or DEFAULT_PART, MIN_PART, -(-size // MAX_PARTS))
+
+
+def early_values(
+    early: Future[tuple[int, dict[int, int]]] | None, crcs: PartCrcs | None
+) -> dict[int, int]:
+    """The early CRCs, if they were computed for this plan (same part size, CRC64NVME)."""
+    if early is None or crcs is None or crcs.crc.name != ALGORITHM:
+        return {}
+    try:
+        part_size, values = early.result()
+    except (OSError, FileChangedError):
+        return {}  # computed again, where the error is reported
+    return values if part_size == crcs.part_size else {}
 
 
 def part_length(number: int, part_size: int, size: int) -> int:

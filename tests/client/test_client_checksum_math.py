@@ -11,10 +11,12 @@ import random
 import threading
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from awscrt import checksums
 
+from stowage_client import parts
 from stowage_client.checksum import CRCS, digest_slice, whole
 from stowage_client.download import Expected
 from stowage_client.parts import PartCrcs, PartSigner
@@ -72,19 +74,20 @@ class RecordingApi:
         ]
 
 
-def test_parts_are_signed_with_their_checksums_in_doubling_batches(tmp_path: Path):
-    # Given a file of 40 small parts (1 KiB each, as far as the signer knows)
+def test_parts_are_signed_with_their_checksums_one_round_then_the_read_ahead(tmp_path: Path):
+    # Given a file of 40 parts of 1 KiB and a read-ahead of 16 parts (16 KiB)
     path = tmp_path / "f"
     data = random.Random(3).randbytes(40 * 1024)
     path.write_bytes(data)
     crcs = PartCrcs(path, 1024, len(data), CRCS["CRC64NVME"])
     api = RecordingApi()
-    signer = PartSigner(api, "up_x", list(range(1, 41)), crcs, first_batch=4)  # type: ignore[arg-type]
+    with patch.object(parts, "READ_AHEAD", 16 * 1024):
+        signer = PartSigner(api, "up_x", list(range(1, 41)), crcs, first_batch=4)  # type: ignore[arg-type]
     # When every part is asked for in order
     for n in range(1, 41):
         signer.part(n)
-    # Then batches of 4, 8, 16 and the remaining 12, each part with its own checksum
-    assert [len(numbers) for numbers, _ in api.calls] == [4, 8, 16, 12]
+    # Then one round of 4, then batches of the read-ahead, each part with its own checksum
+    assert [len(numbers) for numbers, _ in api.calls] == [4, 16, 16, 4]
     for numbers, sums in api.calls:
         assert sums is not None and sorted(sums) == numbers
         for n in numbers:
@@ -94,19 +97,21 @@ def test_parts_are_signed_with_their_checksums_in_doubling_batches(tmp_path: Pat
 
 
 def test_the_next_batch_is_signed_before_the_workers_reach_it(tmp_path: Path):
-    # Given 40 parts signed in batches of 4, 8, 16...
+    # Given 40 parts signed in batches of 4, then of 16 (the read-ahead)
     path = tmp_path / "f"
     path.write_bytes(bytes(40 * 1024))
     crcs = PartCrcs(path, 1024, 40 * 1024, CRCS["CRC64NVME"])
     api = RecordingApi()
-    signer = PartSigner(api, "up_x", list(range(1, 41)), crcs, first_batch=4)  # type: ignore[arg-type]
-    # When the workers have taken parts 1 to 5 (the second batch, 5-12, has 8 parts left)
-    for n in range(1, 6):
+    with patch.object(parts, "READ_AHEAD", 16 * 1024):
+        signer = PartSigner(api, "up_x", list(range(1, 41)), crcs, first_batch=4)  # type: ignore[arg-type]
+    # When the workers have taken parts 1 to 13 (the second batch, 5-20, has 8 left:
+    # half a batch)
+    for n in range(1, 14):
         signer.part(n)
-    # Then the third batch (13-28) is signed in the background, no worker asking for it
+    # Then the third batch (21-36) is signed in the background, no worker asking for it
     with api.called:
         assert api.called.wait_for(lambda: len(api.calls) >= 3, timeout=10)
-    assert api.calls[2][0] == list(range(13, 29))
+    assert api.calls[2][0] == list(range(21, 37))
 
 
 def test_without_checksums_one_call_signs_every_part():

@@ -162,3 +162,27 @@ def test_make_dev_stops_and_leaves_no_process_behind(tmp_path: Path, how: int) -
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)
         dev.wait()
+
+
+def test_moto_keeps_its_object_files_where_devstack_moto_tmpdir_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Given moto's process started with DEVSTACK_MOTO_TMPDIR set to a folder of ours
+    monkeypatch.setenv("DEVSTACK_MOTO_TMPDIR", str(tmp_path))
+    server = aws.MotoServer(0)
+    s3 = aws.s3_client(server.start())
+    try:
+        # When it stores an object too large for its memory buffer (5 MiB)
+        s3.create_bucket(Bucket="tmpdir-bucket")
+        s3.put_object(Bucket="tmpdir-bucket", Key="big", Body=b"b" * (6 * 1024 * 1024))
+        assert server.pid is not None
+        opened = []
+        for fd in Path(f"/proc/{server.pid}/fd").iterdir():
+            try:
+                opened.append(os.readlink(fd))
+            except OSError:
+                continue
+    finally:
+        server.stop()
+    # Then the object's (unlinked) file is in that folder
+    assert any(name.startswith(f"{tmp_path}/") and "(deleted)" in name for name in opened)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -87,6 +88,25 @@ def test_signed_parts_carry_the_checksum_header_their_put_must_send(world):
     assert "x-amz-checksum-crc64nvme" in signed[1].url
     assert signed[3].headers == {} and "checksum" not in signed[3].url
     assert sorted(signed) == [1, 3]
+
+
+def test_signing_with_checksums_is_one_write_and_no_read(world, monkeypatch):
+    # Given a CRC64NVME upload whose session store counts its reads
+    service, sessions, _, clock = world
+    upload_id = begin(service)
+    clock.now += timedelta(minutes=5)
+    reads: list[str] = []
+    real_get = sessions.get
+    monkeypatch.setattr(sessions, "get", lambda uid: reads.append(uid) or real_get(uid))
+    # When two parts are signed with their checksums
+    request = SignPartsRequest(
+        parts=[PartChecksum(part_number=n, checksum=crc_of("CRC64NVME", piece(n))) for n in (1, 2)]
+    )
+    signed = service.sign_parts(ALICE, upload_id, request).parts
+    # Then the session was touched (its checks in the write) and never read
+    assert [p.part_number for p in signed] == [1, 2]
+    assert reads == []
+    assert sessions.get(upload_id).updated_at == clock.now
 
 
 def test_a_checksum_for_an_upload_without_an_algorithm_is_400(world):

@@ -205,20 +205,24 @@ class UploadService:
     def _touched(
         self, caller: Caller, upload_id: str, request: SignPartsRequest, now: datetime
     ) -> tuple[UploadSession, dict[int, str | None]] | None:
-        """Parts without checksums need nothing of the session to be checked, so its
-        checks ride on the touch itself: one write instead of a read and a write. None
-        when that write does not apply; `_checked` then finds out why, in its order."""
-        if request.parts or not UPLOAD_ID.match(upload_id):
+        """The session's checks ride on the touch itself (owner, state, the last part
+        number within the plan): one write instead of a read and a write. Checksums are
+        checked against the algorithm of the session the touch answers, so a refused
+        one has still touched it. None when the write does not apply; `_checked` then
+        finds out why, in its order."""
+        if not UPLOAD_ID.match(upload_id):
             return None
-        try:
-            wanted = parts_to_sign(request.part_numbers, None, None)
-        except StowageError:
-            return None
-        if min(wanted) < 1:
+        numbers = [*(request.part_numbers or []), *(p.part_number for p in request.parts or [])]
+        if not numbers or min(numbers) < 1:
             return None
         expires_at = now + self.rules.session_idle
-        session = self.sessions.touch_own(upload_id, caller.client_id, now, expires_at, max(wanted))
-        return (session, wanted) if session is not None else None
+        session = self.sessions.touch_own(
+            upload_id, caller.client_id, now, expires_at, max(numbers)
+        )
+        if session is None:
+            return None
+        pairs = [(p.part_number, p.checksum) for p in request.parts] if request.parts else None
+        return session, parts_to_sign(request.part_numbers, pairs, session.checksum_algorithm)
 
     def _checked(
         self, caller: Caller, upload_id: str, request: SignPartsRequest, now: datetime
