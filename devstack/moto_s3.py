@@ -57,11 +57,8 @@ class _PartHash:
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
         self.running = 0
-        self.sha = (
-            None
-            if algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS
-            else (hashlib.new(algorithm.lower()))
-        )
+        is_crc = algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS
+        self.sha = None if is_crc else hashlib.new(algorithm.lower())
 
     def update(self, piece: memoryview) -> None:
         if self.sha is not None:
