@@ -51,8 +51,9 @@ def speed_up() -> None:
     moto.s3.models.copy = _LightCopies  # type: ignore[attr-defined,assignment]  # its one deepcopy: listings
 
 
-class _PartHash:
-    """One part's checksum, fed in pieces: a running CRC, or a hashlib SHA."""
+class _Running:
+    """A checksum fed in pieces (a part's, or a FULL_OBJECT's): a running CRC, or a
+    hashlib SHA."""
 
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
@@ -80,19 +81,17 @@ class _ChecksumBuilder(moto.s3.models.MultipartChecksumBuilder):
     def __init__(self, checksum_algorithm: str | None, checksum_type: str | None) -> None:
         super().__init__(checksum_algorithm, checksum_type)
         self.composite = self.checksum_type == "COMPOSITE"
-        self.running: int | None = None
-        if not self.composite and self.checksum_algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS:
-            self.running = 0  # a CRC of the bytes so far; None: moto's own way
-        self.part: _PartHash | None = None
+        crc = self.checksum_algorithm in s3_checksums.FULL_OBJECT_ALGORITHMS
+        self.whole = _Running(self.checksum_algorithm) if crc and not self.composite else None
+        """The CRC of the bytes so far (FULL_OBJECT); None: moto's own way."""
+        self.part: _Running | None = None
 
     def start_part(self) -> None:
-        self.part = _PartHash(self.checksum_algorithm) if self.composite else None
+        self.part = _Running(self.checksum_algorithm) if self.composite else None
 
     def update(self, piece: memoryview) -> None:
-        if self.part is not None:
-            self.part.update(piece)
-        elif self.running is not None:
-            self.running = s3_checksums.crc(self.checksum_algorithm, piece, self.running)
+        if (hashed := self.part or self.whole) is not None:
+            hashed.update(piece)
         else:  # a FULL_OBJECT SHA, which S3 refuses at create: moto's copy
             self.complete_object.extend(piece)
 
@@ -102,10 +101,9 @@ class _ChecksumBuilder(moto.s3.models.MultipartChecksumBuilder):
         self.part_count += 1
 
     def build(self) -> tuple[str, str, int] | None:
-        if self.running is None:
+        if self.whole is None:
             return super().build()
-        raw = s3_checksums.crc_bytes(self.checksum_algorithm, self.running)
-        return self.checksum_type, base64.b64encode(raw).decode(), 1
+        return self.checksum_type, base64.b64encode(self.whole.digest()).decode(), 1
 
 
 class _Joined(io.RawIOBase):

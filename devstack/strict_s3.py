@@ -87,7 +87,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import re
 import threading
 import uuid
@@ -98,11 +97,11 @@ import xml.etree.ElementTree as ElementTree  # nosec B405
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape  # nosec B406  # escapes text for output, parses nothing
 
-import moto.s3.exceptions
 import moto.s3.models
 import moto.s3.responses
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -505,7 +504,7 @@ def _read(environ: Environ) -> Request:
         body = environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else b""
     else:
         body = _read_exactly(environ["wsgi.input"], int(length))
-    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.input"] = BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return Request(method, path, query, headers, body)
 
