@@ -57,7 +57,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(table: Any) -> None
     client.put_item(TableName="t", Item=key(names, "c"))
     before = items(client)
 
-    # When a transaction updates a, deletes c, puts b, and then fails its condition on c
+    # When a transaction updates a, puts b, and then fails its condition on c
     with pytest.raises(ClientError) as raised:
         client.transact_write_items(
             TransactItems=[
